@@ -1,0 +1,39 @@
+//! Where object memory comes from: the global allocator, or mimalloc with the `mimalloc`
+//! feature (so benchmarks can compare allocators without changing the program's global one).
+
+use core::alloc::Layout;
+use core::ptr::NonNull;
+
+#[cfg(feature = "mimalloc")]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Allocates `layout`, aborting through `handle_alloc_error` when memory runs out.
+///
+/// # Safety
+/// `layout` has a non-zero size.
+pub(crate) unsafe fn allocate(layout: Layout) -> NonNull<u8> {
+    #[cfg(feature = "mimalloc")]
+    // SAFETY: forwarded; non-zero size.
+    let raw = unsafe { core::alloc::GlobalAlloc::alloc(&ALLOCATOR, layout) };
+    #[cfg(not(feature = "mimalloc"))]
+    // SAFETY: forwarded; non-zero size.
+    let raw = unsafe { std::alloc::alloc(layout) };
+    NonNull::new(raw).unwrap_or_else(|| std::alloc::handle_alloc_error(layout))
+}
+
+/// Frees memory from [`allocate`].
+///
+/// # Safety
+/// `ptr` came from [`allocate`] with this `layout` and is not used afterwards.
+pub(crate) unsafe fn deallocate(ptr: NonNull<u8>, layout: Layout) {
+    #[cfg(feature = "mimalloc")]
+    // SAFETY: forwarded.
+    unsafe {
+        core::alloc::GlobalAlloc::dealloc(&ALLOCATOR, ptr.as_ptr(), layout)
+    };
+    #[cfg(not(feature = "mimalloc"))]
+    // SAFETY: forwarded.
+    unsafe {
+        std::alloc::dealloc(ptr.as_ptr(), layout)
+    };
+}

@@ -1,0 +1,356 @@
+//! The cycle collector: CPython's generational trial deletion, with the world stopped only for
+//! the scan.
+//!
+//! ```text
+//!             world stopped                          world running (ordinary mutator)
+//!  ┌─────────────────────────────────────────┐  ┌───────────────────────────────────────────┐
+//!  gather ─▶ update_refs ─▶ subtract_refs ─▶ mark ─▶ weak callbacks ─▶ finalizers
+//!                                     │                                           │
+//!             survivors promoted ◀────┘     ┌── resurrection check (world stopped)◀┘
+//!                                           └─▶ teardown: drop values, free
+//! ```
+//!
+//! One phase per file; `docs/collector.md` walks through them with pictures of the lists.
+
+mod gather;
+mod mark;
+mod resurrect;
+mod subtract_refs;
+mod teardown;
+mod update_refs;
+
+use core::ptr::NonNull;
+use std::time::Duration;
+
+use crate::error::GcError;
+use crate::handle::GcAny;
+use crate::header::{flag, Header};
+use crate::heap::{Heap, HeapInner};
+use crate::stats::{Callback, CallbackId, CollectionInfo, DebugFlags, GenerationStats, Phase};
+use crate::sync::{Instant, Ordering};
+use crate::world;
+
+/// A pointer to an object in the collection set. The world is stopped (or the set is owned by
+/// the collecting thread) whenever one is dereferenced, so it may cross to worker threads.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Object(pub(crate) NonNull<Header>);
+
+// SAFETY: objects are shared between the collecting thread and its workers only while the
+// collector owns the set; every field they touch is atomic.
+unsafe impl Send for Object {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for Object {}
+
+impl Object {
+    #[inline]
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: objects in a collection set are alive: listed objects cannot be freed while
+        // the world is stopped, and garbage is held by the collector until torn down.
+        unsafe { self.0.as_ref() }
+    }
+}
+
+/// The collector's mutable state beside the counters.
+pub(crate) struct CollectorState {
+    pub(crate) stats: Vec<GenerationStats>,
+    pub(crate) callbacks: Vec<(CallbackId, Callback)>,
+    next_callback: u64,
+    pub(crate) garbage: Vec<GcAny>,
+    pub(crate) debug: DebugFlags,
+}
+
+impl CollectorState {
+    pub(crate) fn new(generations: usize) -> Self {
+        CollectorState {
+            stats: vec![GenerationStats::default(); generations],
+            callbacks: Vec::new(),
+            next_callback: 0,
+            garbage: Vec::new(),
+            debug: DebugFlags::empty(),
+        }
+    }
+}
+
+/// How long a collection may wait for safepoints.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// As long as it takes (explicit collections).
+    Unbounded,
+    /// At most the heap's safepoint timeout (automatic collections).
+    Bounded,
+}
+
+impl HeapInner {
+    fn timeout(&self, wait: Wait) -> Option<Duration> {
+        match wait {
+            Wait::Unbounded => None,
+            Wait::Bounded => Some(self.config.safepoint_timeout),
+        }
+    }
+
+    /// Runs the automatic collection CPython's rules choose, if any.
+    pub(crate) fn collect_automatic(&self) {
+        if !self.enabled.load(Ordering::Relaxed) || self.threshold0.load(Ordering::Relaxed) == 0 {
+            self.pending.store(false, Ordering::Relaxed);
+            return;
+        }
+        let young = self.young_count();
+        let gen = self
+            .counters
+            .lock()
+            .select(young, self.config.long_lived_rule);
+        match gen {
+            Some(gen) => {
+                self.collect(gen, Wait::Bounded);
+            }
+            None => self.pending.store(false, Ordering::Relaxed),
+        }
+    }
+
+    /// The full collection run when the last handle goes.
+    pub(crate) fn collect_full_now(&self) {
+        self.collect(self.generations() - 1, Wait::Unbounded);
+    }
+
+    /// One collection of generation `gen` (younger ones merged in). Returns the number of
+    /// unreachable objects found; 0 when another collection of this heap is in progress
+    /// (re-entrant calls from finalizers included) or a bounded wait ran out.
+    pub(crate) fn collect(&self, gen: usize, wait: Wait) -> usize {
+        if world::stopping_here() {
+            panic!(
+                "gc-core: collect() called while this thread has the world stopped (from Trace?)"
+            );
+        }
+        if self
+            .collecting
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            return 0;
+        }
+        struct Done<'a>(&'a HeapInner);
+        impl Drop for Done<'_> {
+            fn drop(&mut self) {
+                self.0.collecting.store(false, Ordering::Release);
+            }
+        }
+        let _done = Done(self);
+        let started = Instant::now();
+        self.notify(
+            Phase::Start,
+            &CollectionInfo {
+                generation: gen,
+                ..CollectionInfo::default()
+            },
+        );
+        let debug = self.state.lock().debug;
+        if debug.contains(DebugFlags::STATS) {
+            eprintln!("gc: collecting generation {gen}...");
+        }
+        let Ok(scan) = gather::scan(self, gen, self.timeout(wait)) else {
+            self.state.lock().stats[gen].missed += 1;
+            return 0;
+        };
+        self.pending.store(false, Ordering::Relaxed);
+        let examined = scan.examined;
+        let mut pause = scan.pause;
+        let time_to_safepoint = scan.time_to_safepoint;
+        let garbage = resurrect::finalize(self, scan, self.timeout(wait), &mut pause);
+        let found = garbage.len();
+        if debug.contains(DebugFlags::COLLECTABLE) {
+            for object in &garbage {
+                eprintln!(
+                    "gc: collectable <{} {:#x}>",
+                    object.header().type_name(),
+                    object.0.as_ptr() as usize
+                );
+            }
+        }
+        let uncollectable = if debug.contains(DebugFlags::SAVEALL) {
+            teardown::save_all(self, garbage);
+            0
+        } else {
+            teardown::tear_down(garbage, debug)
+        };
+        let info = CollectionInfo {
+            generation: gen,
+            collected: found,
+            uncollectable,
+            examined,
+            pause,
+            time_to_safepoint,
+            duration: started.elapsed(),
+        };
+        {
+            let mut state = self.state.lock();
+            let stats = &mut state.stats[gen];
+            stats.collections += 1;
+            stats.collected += (found - uncollectable) as u64;
+            stats.uncollectable += uncollectable as u64;
+            stats.examined += examined as u64;
+            stats.pause += pause;
+            stats.max_pause = stats.max_pause.max(pause);
+        }
+        if debug.contains(DebugFlags::STATS) {
+            eprintln!(
+                "gc: done, {found} unreachable, {uncollectable} uncollectable, \
+                 {examined} examined, {:.6}s paused, {:.6}s elapsed",
+                pause.as_secs_f64(),
+                info.duration.as_secs_f64()
+            );
+        }
+        self.notify(Phase::Stop, &info);
+        found
+    }
+
+    fn notify(&self, phase: Phase, info: &CollectionInfo) {
+        let callbacks: Vec<Callback> = self
+            .state
+            .lock()
+            .callbacks
+            .iter()
+            .map(|(_, cb)| cb.clone())
+            .collect();
+        for callback in callbacks {
+            if let Err(payload) =
+                std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| callback(phase, info)))
+            {
+                crate::finalize::report_panic("gc callback", "Heap", &*payload);
+            }
+        }
+    }
+}
+
+impl Heap {
+    /// A full collection (CPython `gc.collect()`): the number of unreachable objects found.
+    /// Waits as long as needed for other threads to reach safepoints. Returns 0 when called
+    /// while a collection of this heap is already running (from a finalizer, say).
+    pub fn collect(&self) -> usize {
+        self.inner.collect(self.generations() - 1, Wait::Unbounded)
+    }
+
+    /// Collects generation `generation` and the younger ones (CPython `gc.collect(g)`).
+    pub fn collect_generation(&self, generation: usize) -> Result<usize, GcError> {
+        self.check_generation(generation)?;
+        Ok(self.inner.collect(generation, Wait::Unbounded))
+    }
+
+    pub(crate) fn check_generation(&self, generation: usize) -> Result<(), GcError> {
+        if generation >= self.generations() {
+            return Err(GcError::GenerationOutOfRange {
+                generation,
+                generations: self.generations(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Per-generation statistics (CPython `gc.get_stats`, plus timing and misses).
+    pub fn stats(&self) -> Vec<GenerationStats> {
+        self.inner.state.lock().stats.clone()
+    }
+
+    /// Registers a callback called at the start and stop of every collection (CPython
+    /// `gc.callbacks`). It runs on the collecting thread with the world running.
+    pub fn add_callback(
+        &self,
+        callback: impl Fn(Phase, &CollectionInfo) + Send + Sync + 'static,
+    ) -> CallbackId {
+        let mut state = self.inner.state.lock();
+        state.next_callback += 1;
+        let id = CallbackId(state.next_callback);
+        state.callbacks.push((id, std::sync::Arc::new(callback)));
+        id
+    }
+
+    /// Unregisters a callback; false if it was not registered.
+    pub fn remove_callback(&self, id: CallbackId) -> bool {
+        let mut state = self.inner.state.lock();
+        let before = state.callbacks.len();
+        state.callbacks.retain(|(i, _)| *i != id);
+        state.callbacks.len() != before
+    }
+
+    /// Objects kept by `DebugFlags::SAVEALL` (CPython `gc.garbage`).
+    pub fn garbage(&self) -> Vec<GcAny> {
+        self.inner.state.lock().garbage.clone()
+    }
+
+    /// Empties [`garbage`](Heap::garbage), returning what it held.
+    pub fn take_garbage(&self) -> Vec<GcAny> {
+        core::mem::take(&mut self.inner.state.lock().garbage)
+    }
+
+    /// CPython `gc.set_debug`.
+    pub fn set_debug(&self, flags: DebugFlags) {
+        self.inner.state.lock().debug = flags;
+    }
+
+    /// CPython `gc.get_debug`.
+    pub fn debug(&self) -> DebugFlags {
+        self.inner.state.lock().debug
+    }
+
+    /// Moves every tracked object into the permanent generation, which collections never
+    /// scan and treat as roots (CPython `gc.freeze`).
+    pub fn freeze(&self) {
+        let permanent = self.generations();
+        self.with_world_stopped(|inner| {
+            for shard in inner.shards.iter() {
+                let mut lists = shard.lock();
+                for gen in 0..permanent {
+                    lists.merge(gen, permanent);
+                }
+            }
+            inner.reset_young();
+        });
+    }
+
+    /// Moves the permanent generation back into the oldest one (CPython `gc.unfreeze`).
+    pub fn unfreeze(&self) {
+        let permanent = self.generations();
+        self.with_world_stopped(|inner| {
+            for shard in inner.shards.iter() {
+                shard.lock().merge(permanent, permanent - 1);
+            }
+        });
+    }
+
+    /// Objects in the permanent generation (CPython `gc.get_freeze_count`).
+    pub fn freeze_count(&self) -> usize {
+        let permanent = self.generations();
+        self.inner
+            .shards
+            .iter()
+            .map(|s| s.lock().lists[permanent].len())
+            .sum()
+    }
+
+    /// Runs `f` with the world stopped and no collection of this heap in progress.
+    fn with_world_stopped(&self, f: impl FnOnce(&HeapInner)) {
+        while self
+            .inner
+            .collecting
+            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            world::safepoint();
+            std::thread::yield_now();
+        }
+        let stopped = world::stop(None);
+        f(&self.inner);
+        drop(stopped);
+        self.inner.collecting.store(false, Ordering::Release);
+    }
+}
+
+/// Helper for the phases: strong count bookkeeping on a set of garbage.
+pub(crate) fn hold_all(objects: &[Object]) {
+    for object in objects {
+        object.header().inc_strong();
+    }
+}
+
+pub(crate) fn is_member(header: &Header) -> bool {
+    header.has(flag::IN_SET)
+}

@@ -1,0 +1,61 @@
+//! Phase 7, teardown: destroy the garbage.
+//!
+//! Every member is flagged `TEARDOWN` before any value is dropped, so from then on any access
+//! to a member through a handle — a `Drop` impl reaching a sibling in its cycle, say — panics
+//! with a clear message instead of seeing a dropped value. The collector's extra reference
+//! keeps every allocation valid until all values are dropped; then the references go, and each
+//! allocation is freed once its last handle (or weak handle) is gone.
+
+use super::gather::relist;
+use super::resurrect::release;
+use super::Object;
+use crate::finalize::report_panic;
+use crate::handle::GcAny;
+use crate::header::flag;
+use crate::heap::HeapInner;
+use crate::stats::DebugFlags;
+
+/// Drops the values of `garbage` and frees it; returns how many `Drop`s panicked.
+pub(crate) fn tear_down(garbage: Vec<Object>, debug: DebugFlags) -> usize {
+    for object in &garbage {
+        object.header().set(flag::TEARDOWN);
+    }
+    let mut panicked = 0;
+    for object in &garbage {
+        let header = object.header();
+        header.set(flag::DROPPED);
+        let dropped = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| {
+            // SAFETY: the value is intact, and no one else can reach it: members of the
+            // garbage are unreachable and every handle access to them panics (TEARDOWN).
+            unsafe { (header.vtable.drop_value)(object.0.as_ptr()) }
+        }));
+        if let Err(payload) = dropped {
+            panicked += 1;
+            report_panic("Drop during collection", header.type_name(), &*payload);
+            if debug.contains(DebugFlags::UNCOLLECTABLE) {
+                eprintln!(
+                    "gc: uncollectable <{} {:#x}>",
+                    header.type_name(),
+                    object.0.as_ptr() as usize
+                );
+            }
+        }
+    }
+    release(&garbage);
+    panicked
+}
+
+/// `DebugFlags::SAVEALL`: keep the garbage alive in `Heap::garbage`, on the oldest list.
+pub(crate) fn save_all(heap: &HeapInner, garbage: Vec<Object>) {
+    for object in &garbage {
+        object
+            .header()
+            .clear(flag::IN_SET | flag::REACHABLE | flag::PINNED);
+    }
+    relist(heap, garbage.iter().copied(), heap.generations() - 1);
+    // SAFETY: each member carries the collector's extra reference, handed over here.
+    let handles = garbage
+        .into_iter()
+        .map(|o| unsafe { GcAny::from_owned(o.0) });
+    heap.state.lock().garbage.extend(handles);
+}

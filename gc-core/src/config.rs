@@ -1,0 +1,104 @@
+//! A heap's configuration: generations and thresholds, shards, collector workers, waits.
+
+use std::time::Duration;
+
+use crate::error::GcError;
+
+/// How a [`Heap`](crate::Heap) is set up. `Config::default()` is CPython's: three generations
+/// with thresholds (700, 10, 10) and the 25 % long-lived rule.
+///
+/// ```
+/// use gc_core::{Config, Heap};
+/// let heap = Heap::with_config(Config::default().thresholds(&[1000, 20, 20]).workers(2)).unwrap();
+/// assert_eq!(heap.thresholds(), vec![1000, 20, 20]);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    pub(crate) thresholds: Vec<usize>,
+    pub(crate) shards: usize,
+    pub(crate) workers: usize,
+    pub(crate) parallel_cutoff: usize,
+    pub(crate) safepoint_timeout: Duration,
+    pub(crate) long_lived_rule: bool,
+}
+
+/// At most this many generations.
+pub const MAX_GENERATIONS: usize = 8;
+/// At most this many shards (the shard number lives in 8 header bits).
+pub const MAX_SHARDS: usize = 256;
+
+impl Default for Config {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Config {
+            thresholds: vec![700, 10, 10],
+            shards: (cores * 4).clamp(1, 64),
+            workers: cores,
+            parallel_cutoff: 32_768,
+            safepoint_timeout: Duration::from_millis(50),
+            long_lived_rule: true,
+        }
+    }
+}
+
+impl Config {
+    /// One threshold per generation: the length sets the number of generations. A gen-0
+    /// threshold of zero disables automatic collection.
+    pub fn thresholds(mut self, thresholds: &[usize]) -> Self {
+        self.thresholds = thresholds.to_vec();
+        self
+    }
+
+    /// Number of lock shards for the generation lists (threads are spread over them).
+    pub fn shards(mut self, shards: usize) -> Self {
+        self.shards = shards;
+        self
+    }
+
+    /// Threads that run the parallel collector phases (1: always sequential).
+    pub fn workers(mut self, workers: usize) -> Self {
+        self.workers = workers;
+        self
+    }
+
+    /// Collections examining fewer objects than this run sequentially.
+    pub fn parallel_cutoff(mut self, objects: usize) -> Self {
+        self.parallel_cutoff = objects;
+        self
+    }
+
+    /// How long an automatic collection waits for other threads to reach a safepoint before it
+    /// gives up, records a miss and retries later. Explicit collections wait as long as needed.
+    pub fn safepoint_timeout(mut self, timeout: Duration) -> Self {
+        self.safepoint_timeout = timeout;
+        self
+    }
+
+    /// CPython's bpo-4074 rule: a full collection runs only when the objects promoted to the
+    /// oldest generation since the last one exceed 25 % of those that survived it.
+    pub fn long_lived_rule(mut self, on: bool) -> Self {
+        self.long_lived_rule = on;
+        self
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), GcError> {
+        if self.thresholds.is_empty() || self.thresholds.len() > MAX_GENERATIONS {
+            return Err(GcError::InvalidConfig(format!(
+                "between 1 and {MAX_GENERATIONS} generations are supported, not {}",
+                self.thresholds.len()
+            )));
+        }
+        if self.shards == 0 || self.shards > MAX_SHARDS {
+            return Err(GcError::InvalidConfig(format!(
+                "between 1 and {MAX_SHARDS} shards are supported, not {}",
+                self.shards
+            )));
+        }
+        if self.workers == 0 {
+            return Err(GcError::InvalidConfig(
+                "at least one worker is needed".into(),
+            ));
+        }
+        Ok(())
+    }
+}

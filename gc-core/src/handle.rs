@@ -1,0 +1,365 @@
+//! `Gc<T>`: a counted strong handle, CPython's `PyObject *` with `Py_INCREF`/`Py_DECREF`.
+//!
+//! Cloning is one atomic increment (plus, for a tracked object on a thread that does not hold
+//! the world, a short hold so the increment cannot slip between a collector's reads). Dropping
+//! the last handle frees the object at once: finalizer, weak callbacks, then the value's `Drop`.
+
+use core::fmt;
+use core::marker::PhantomData;
+use core::ops::Deref;
+use core::ptr::NonNull;
+
+use crate::header::{flag, GcBox, Header};
+use crate::reclaim;
+use crate::trace::Trace;
+use crate::world;
+
+/// A strong, counted handle to an object on a [`Heap`](crate::Heap).
+///
+/// `Gc<T>` is `Send + Sync` when `T` is. Handles to members of a garbage cycle that is being
+/// torn down panic on dereference rather than expose a dropped value.
+pub struct Gc<T> {
+    ptr: NonNull<GcBox<T>>,
+    _owns: PhantomData<GcBox<T>>,
+}
+
+// SAFETY: a `Gc<T>` gives shared access to `T` from any thread holding a clone, and the last
+// clone may drop `T` on any thread: exactly `Arc<T>`'s requirements. Counts are atomic.
+unsafe impl<T: Send + Sync> Send for Gc<T> {}
+// SAFETY: as for `Send`.
+unsafe impl<T: Send + Sync> Sync for Gc<T> {}
+
+impl<T> Gc<T> {
+    /// Wraps an owned strong reference.
+    ///
+    /// # Safety
+    /// `ptr` must point to a live `GcBox<T>` whose strong count includes one reference that
+    /// the new handle now owns.
+    pub(crate) unsafe fn from_owned(ptr: NonNull<Header>) -> Self {
+        Gc {
+            ptr: ptr.cast(),
+            _owns: PhantomData,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: a handle keeps its allocation alive; the header is never dropped in place.
+        // The reference covers the header only, never the value.
+        unsafe { &(*self.ptr.as_ptr()).header }
+    }
+
+    #[inline]
+    pub(crate) fn header_ptr(&self) -> NonNull<Header> {
+        self.ptr.cast()
+    }
+
+    /// Gives the handle up without dropping its reference.
+    pub(crate) fn into_raw(this: Self) -> NonNull<Header> {
+        let ptr = this.header_ptr();
+        core::mem::forget(this);
+        ptr
+    }
+
+    /// True when both handles name the same object (Python's `is`).
+    #[inline]
+    pub fn ptr_eq(a: &Self, b: &Self) -> bool {
+        a.ptr == b.ptr
+    }
+
+    /// The object's identity (Python's `id()`): its address, stable for its lifetime.
+    #[inline]
+    pub fn id(this: &Self) -> usize {
+        this.ptr.as_ptr() as usize
+    }
+
+    /// The number of strong handles (`sys.getrefcount(x) - 1`). An immortal object (one whose
+    /// count saturated) reports `u32::MAX`.
+    pub fn ref_count(this: &Self) -> usize {
+        let header = this.header();
+        if header.is_immortal() {
+            u32::MAX as usize
+        } else {
+            header.strong_count() as usize
+        }
+    }
+
+    /// The number of [`Weak`](crate::Weak) handles.
+    pub fn weak_count(this: &Self) -> usize {
+        // The strong handles together own one weak reference.
+        (this.header().weak.load(crate::sync::Ordering::Relaxed) as usize).saturating_sub(1)
+    }
+
+    /// True when the object's count saturated: it will never be freed.
+    pub fn is_immortal(this: &Self) -> bool {
+        this.header().is_immortal()
+    }
+
+    /// The name of the value's type.
+    pub fn type_name(this: &Self) -> &'static str {
+        this.header().type_name()
+    }
+}
+
+impl<T: Trace> Gc<T> {
+    /// True when the object lives on a generation list and is scanned by the collector
+    /// (CPython `gc.is_tracked`): its type can hold handles.
+    pub fn is_tracked(this: &Self) -> bool {
+        this.header().has(flag::TRACKED)
+    }
+
+    /// True when the object's finalizer has run (CPython `gc.is_finalized`).
+    pub fn is_finalized(this: &Self) -> bool {
+        this.header().has(flag::FINALIZED)
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn torn_down(header: &Header) -> ! {
+    panic!(
+        "gc-core: accessed a {} that belongs to a garbage cycle being torn down; \
+         Drop impls must not reach other members of their cycle (use a finalizer)",
+        header.type_name()
+    )
+}
+
+impl<T> Deref for Gc<T> {
+    type Target = T;
+
+    #[inline]
+    fn deref(&self) -> &T {
+        let header = self.header();
+        if header.flags() & (flag::TEARDOWN | flag::DROPPED) != 0 {
+            torn_down(header);
+        }
+        // SAFETY: the value is alive (not torn down, checked above) while a handle exists.
+        unsafe { &self.ptr.as_ref().value }
+    }
+}
+
+impl<T: Trace> Clone for Gc<T> {
+    #[inline]
+    fn clone(&self) -> Self {
+        let header = self.header();
+        if T::TRACKED && !world::is_holding() {
+            world::held(|| header.inc_strong());
+        } else {
+            header.inc_strong();
+        }
+        Gc {
+            ptr: self.ptr,
+            _owns: PhantomData,
+        }
+    }
+}
+
+impl<T> Drop for Gc<T> {
+    #[inline]
+    fn drop(&mut self) {
+        if self.header().dec_strong() {
+            // SAFETY: the count just reached zero, so this was the last strong reference.
+            unsafe { reclaim::last_reference_gone(self.header_ptr()) }
+        }
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Gc<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl<T: fmt::Display> fmt::Display for Gc<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&**self, f)
+    }
+}
+
+impl<T> fmt::Pointer for Gc<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Pointer::fmt(&self.ptr, f)
+    }
+}
+
+impl<T: PartialEq> PartialEq for Gc<T> {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl<T: Eq> Eq for Gc<T> {}
+
+impl<T: core::hash::Hash> core::hash::Hash for Gc<T> {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        (**self).hash(state)
+    }
+}
+
+impl<T: PartialOrd> PartialOrd for Gc<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
+        (**self).partial_cmp(&**other)
+    }
+}
+
+impl<T: Ord> Ord for Gc<T> {
+    fn cmp(&self, other: &Self) -> core::cmp::Ordering {
+        (**self).cmp(&**other)
+    }
+}
+
+impl<T> AsRef<T> for Gc<T> {
+    fn as_ref(&self) -> &T {
+        self
+    }
+}
+
+impl<T> core::borrow::Borrow<T> for Gc<T> {
+    fn borrow(&self) -> &T {
+        self
+    }
+}
+
+/// A strong handle to an object of any type, as the inspection calls return them
+/// ([`Heap::objects`](crate::Heap::objects), [`Heap::garbage`](crate::Heap::garbage), ...).
+/// Not `Send`: the object's type, and so whether it may cross threads, is unknown.
+pub struct GcAny {
+    ptr: NonNull<Header>,
+    _not_send: PhantomData<*const ()>,
+}
+
+impl GcAny {
+    /// Takes a new strong reference to a listed object, unless it is already dying.
+    ///
+    /// # Safety
+    /// `ptr` must be a live object (its allocation not freed) for the duration of the call.
+    pub(crate) unsafe fn try_new(ptr: NonNull<Header>) -> Option<GcAny> {
+        // SAFETY: per the contract.
+        let header = unsafe { ptr.as_ref() };
+        header.try_inc_strong().then_some(GcAny {
+            ptr,
+            _not_send: PhantomData,
+        })
+    }
+
+    /// Wraps a strong reference the caller owns.
+    ///
+    /// # Safety
+    /// As for [`Gc::from_owned`].
+    pub(crate) unsafe fn from_owned(ptr: NonNull<Header>) -> GcAny {
+        GcAny {
+            ptr,
+            _not_send: PhantomData,
+        }
+    }
+
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: a strong handle keeps the allocation alive.
+        unsafe { self.ptr.as_ref() }
+    }
+
+    pub(crate) fn header_ptr(&self) -> NonNull<Header> {
+        self.ptr
+    }
+
+    /// The object's identity, equal to [`Gc::id`] of its typed handles.
+    pub fn id(&self) -> usize {
+        self.ptr.as_ptr() as usize
+    }
+
+    /// The name of the object's type.
+    pub fn type_name(&self) -> &'static str {
+        self.header().type_name()
+    }
+
+    /// Strong handles to the object, this one included.
+    pub fn ref_count(&self) -> usize {
+        self.header().strong_count() as usize
+    }
+
+    /// True when the finalizer has run.
+    pub fn is_finalized(&self) -> bool {
+        self.header().has(flag::FINALIZED)
+    }
+
+    /// True when the object is on a generation list.
+    pub fn is_tracked(&self) -> bool {
+        self.header().has(flag::TRACKED)
+    }
+
+    /// True when the object's type is `T`.
+    pub fn is<T: 'static>(&self) -> bool {
+        (self.header().vtable.type_id)() == core::any::TypeId::of::<T>()
+    }
+
+    /// A typed handle, if the object is a `T`.
+    pub fn downcast<T: Trace + 'static>(&self) -> Option<Gc<T>> {
+        self.is::<T>().then(|| {
+            let any = self.clone();
+            // SAFETY: the type matches and `any` owns a strong reference, handed over.
+            unsafe { Gc::from_owned(GcAny::into_raw(any)) }
+        })
+    }
+
+    fn into_raw(this: Self) -> NonNull<Header> {
+        let ptr = this.ptr;
+        core::mem::forget(this);
+        ptr
+    }
+
+    /// True when both handles name the same object.
+    pub fn ptr_eq(a: &GcAny, b: &GcAny) -> bool {
+        a.ptr == b.ptr
+    }
+}
+
+impl<T: Trace + 'static> From<Gc<T>> for GcAny {
+    fn from(gc: Gc<T>) -> GcAny {
+        // SAFETY: the handle's strong reference is handed over.
+        unsafe { GcAny::from_owned(Gc::into_raw(gc)) }
+    }
+}
+
+impl<T: Trace + 'static> From<&Gc<T>> for GcAny {
+    fn from(gc: &Gc<T>) -> GcAny {
+        GcAny::from(gc.clone())
+    }
+}
+
+impl Clone for GcAny {
+    fn clone(&self) -> Self {
+        let header = self.header();
+        if header.has(flag::TRACKED) && !world::is_holding() {
+            world::held(|| header.inc_strong());
+        } else {
+            header.inc_strong();
+        }
+        GcAny {
+            ptr: self.ptr,
+            _not_send: PhantomData,
+        }
+    }
+}
+
+impl Drop for GcAny {
+    fn drop(&mut self) {
+        if self.header().dec_strong() {
+            // SAFETY: the count just reached zero.
+            unsafe { reclaim::last_reference_gone(self.ptr) }
+        }
+    }
+}
+
+impl PartialEq for GcAny {
+    fn eq(&self, other: &Self) -> bool {
+        self.ptr == other.ptr
+    }
+}
+
+impl Eq for GcAny {}
+
+impl fmt::Debug for GcAny {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<{} at {:#x}>", self.type_name(), self.id())
+    }
+}

@@ -1,0 +1,371 @@
+//! The object header: 32 bytes in front of every value, holding its counts, its flags, its place
+//! in a generation list and the operations the collector needs without knowing its type.
+//!
+//! ```text
+//!  0        4        8        12       16                24                32
+//!  +--------+--------+--------+--------+-----------------+-----------------+------------
+//!  | strong |  weak  | flags  | index  | vtable          | heap            | value: T ...
+//!  +--------+--------+--------+--------+-----------------+-----------------+------------
+//!   counts   counts   gen/shard list position           type-erased ops   owning heap
+//!                     bits     (gc_refs while collecting)                  (null: untracked)
+//! ```
+//!
+//! Counts saturate instead of overflowing: a strong count that reaches [`IMMORTAL`] stays there
+//! forever and the object is never freed (CPython 3.12's immortal objects), so no sequence of
+//! clones can wrap a count to zero.
+
+use crate::heap::HeapInner;
+use crate::sync::{AtomicU32, Ordering};
+use crate::trace::{Trace, Tracer};
+
+/// A strong count at or above this is immortal: it never drops back and the object is never
+/// freed. The gap to `u32::MAX` absorbs racing increments between the check and the re-pin.
+pub(crate) const IMMORTAL: u32 = 1 << 31;
+/// Where an immortal count is pinned: far from both `IMMORTAL` and `u32::MAX`.
+const IMMORTAL_PIN: u32 = IMMORTAL + (1 << 30);
+
+/// Flag bits in [`Header::flags`].
+pub(crate) mod flag {
+    /// The object can hold `Gc` edges: it lives on a generation list and is scanned.
+    pub(crate) const TRACKED: u32 = 1 << 0;
+    /// The type has a finalizer (`Trace::FINALIZER`).
+    pub(crate) const HAS_FINALIZER: u32 = 1 << 1;
+    /// The finalizer has run (CPython `gc.is_finalized`).
+    pub(crate) const FINALIZED: u32 = 1 << 2;
+    /// Weak callbacks are registered for this object in the weak registry.
+    pub(crate) const HAS_WEAK_CALLBACKS: u32 = 1 << 3;
+    /// The object is on a generation list of its heap.
+    pub(crate) const LISTED: u32 = 1 << 4;
+    /// Member of the set under collection; `index` holds `gc_refs`.
+    pub(crate) const IN_SET: u32 = 1 << 5;
+    /// Marked reachable by the current collection.
+    pub(crate) const REACHABLE: u32 = 1 << 6;
+    /// Could not be traced (a cell was borrowed): kept alive conservatively.
+    pub(crate) const PINNED: u32 = 1 << 7;
+    /// Judged garbage: weak references to it are cleared for good.
+    pub(crate) const WEAK_CLEARED: u32 = 1 << 8;
+    /// Being torn down as part of a garbage cycle: any access to the value panics.
+    pub(crate) const TEARDOWN: u32 = 1 << 9;
+    /// The value has been dropped in place; only the allocation remains.
+    pub(crate) const DROPPED: u32 = 1 << 10;
+    /// Bits 16..24: the generation; bits 24..32: the shard.
+    pub(crate) const GEN_SHIFT: u32 = 16;
+    pub(crate) const GEN_MASK: u32 = 0xff << GEN_SHIFT;
+    pub(crate) const SHARD_SHIFT: u32 = 24;
+    pub(crate) const SHARD_MASK: u32 = 0xff << SHARD_SHIFT;
+}
+
+/// Type-erased operations on a `GcBox<T>`, one static table per type.
+pub(crate) struct VTable {
+    /// Reports the value's edges.
+    pub(crate) trace: unsafe fn(*const Header, &mut Tracer<'_>),
+    /// Drops the value in place (not the allocation).
+    pub(crate) drop_value: unsafe fn(*const Header),
+    /// Frees the allocation (the value must already be dropped).
+    pub(crate) dealloc: unsafe fn(*const Header),
+    /// Runs the finalizer through a temporary strong handle.
+    pub(crate) finalize: Option<unsafe fn(*const Header)>,
+    /// `std::any::type_name` of the value.
+    pub(crate) type_name: fn() -> &'static str,
+    /// `TypeId` of the value, for downcasts.
+    pub(crate) type_id: fn() -> core::any::TypeId,
+}
+
+impl VTable {
+    /// The table for `GcBox<T>`.
+    pub(crate) fn of<T: Trace + 'static>() -> &'static VTable {
+        struct Of<T>(core::marker::PhantomData<T>);
+        impl<T: Trace + 'static> Of<T> {
+            const TABLE: VTable = VTable {
+                trace: trace_value::<T>,
+                drop_value: drop_value::<T>,
+                dealloc: dealloc_box::<T>,
+                finalize: if T::FINALIZER.is_some() {
+                    Some(crate::finalize::finalize_erased::<T>)
+                } else {
+                    None
+                },
+                type_name: core::any::type_name::<T>,
+                type_id: core::any::TypeId::of::<T>,
+            };
+        }
+        &Of::<T>::TABLE
+    }
+}
+
+/// # Safety
+/// `header` heads a live `GcBox<T>` whose value has not been dropped.
+unsafe fn trace_value<T: Trace>(header: *const Header, tracer: &mut Tracer<'_>) {
+    // SAFETY: per the contract; the value is read, never written.
+    let value: &T = unsafe { &(*header.cast::<GcBox<T>>()).value };
+    value.trace(tracer);
+}
+
+/// # Safety
+/// `header` heads a live `GcBox<T>`; nobody else can reach the value; it is dropped once.
+unsafe fn drop_value<T>(header: *const Header) {
+    let boxed = header.cast::<GcBox<T>>().cast_mut();
+    // SAFETY: per the contract: exclusive access, dropped exactly once.
+    unsafe { core::mem::ManuallyDrop::drop(&mut (*boxed).value) };
+}
+
+/// # Safety
+/// `header` heads a `GcBox<T>` allocated by [`GcBox::allocate`], whose value is dropped and
+/// which no handle references any more.
+unsafe fn dealloc_box<T>(header: *const Header) {
+    // SAFETY: per the contract; the layout is the one it was allocated with.
+    unsafe {
+        crate::alloc::deallocate(
+            core::ptr::NonNull::new_unchecked(header.cast_mut().cast()),
+            core::alloc::Layout::new::<GcBox<T>>(),
+        )
+    };
+}
+
+/// The header in front of every object. See the module docs for the layout.
+#[repr(C)]
+pub(crate) struct Header {
+    pub(crate) strong: AtomicU32,
+    /// Weak handles plus one for all strong handles together (as in `Arc`).
+    pub(crate) weak: AtomicU32,
+    pub(crate) flags: AtomicU32,
+    /// Position in the generation list; `gc_refs` while `IN_SET`.
+    pub(crate) index: AtomicU32,
+    pub(crate) vtable: &'static VTable,
+    /// The owning heap for tracked objects; null for untracked ones.
+    pub(crate) heap: *const HeapInner,
+}
+
+// SAFETY: every mutable field is atomic; `vtable` is immutable and `'static`; `heap` is only
+// dereferenced under the protocol documented in `heap` (a listed object keeps its heap alive).
+unsafe impl Send for Header {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for Header {}
+
+impl Header {
+    pub(crate) fn new(vtable: &'static VTable, flags: u32, heap: *const HeapInner) -> Self {
+        Header {
+            strong: AtomicU32::new(1),
+            weak: AtomicU32::new(1),
+            flags: AtomicU32::new(flags),
+            index: AtomicU32::new(0),
+            vtable,
+            heap,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn flags(&self) -> u32 {
+        self.flags.load(Ordering::Relaxed)
+    }
+
+    #[inline]
+    pub(crate) fn has(&self, bits: u32) -> bool {
+        self.flags() & bits != 0
+    }
+
+    #[inline]
+    pub(crate) fn set(&self, bits: u32) {
+        self.flags.fetch_or(bits, Ordering::Relaxed);
+    }
+
+    #[inline]
+    pub(crate) fn clear(&self, bits: u32) {
+        self.flags.fetch_and(!bits, Ordering::Relaxed);
+    }
+
+    pub(crate) fn generation(&self) -> usize {
+        ((self.flags() & flag::GEN_MASK) >> flag::GEN_SHIFT) as usize
+    }
+
+    pub(crate) fn shard(&self) -> usize {
+        ((self.flags() & flag::SHARD_MASK) >> flag::SHARD_SHIFT) as usize
+    }
+
+    /// Sets the generation bits. Only the owner of the object's shard list may call this.
+    pub(crate) fn set_generation(&self, gen: usize) {
+        let bits = (gen as u32) << flag::GEN_SHIFT;
+        let mut cur = self.flags();
+        loop {
+            let new = (cur & !flag::GEN_MASK) | bits;
+            match self
+                .flags
+                .compare_exchange_weak(cur, new, Ordering::Relaxed, Ordering::Relaxed)
+            {
+                Ok(_) => return,
+                Err(seen) => cur = seen,
+            }
+        }
+    }
+
+    /// One more strong reference. Saturates at [`IMMORTAL`].
+    #[inline]
+    pub(crate) fn inc_strong(&self) {
+        let old = self.strong.fetch_add(1, Ordering::Relaxed);
+        if old >= IMMORTAL - 1 {
+            self.strong.store(IMMORTAL_PIN, Ordering::Relaxed);
+        }
+    }
+
+    /// One strong reference fewer; true when this was the last one and the object must die.
+    #[inline]
+    pub(crate) fn dec_strong(&self) -> bool {
+        let old = self.strong.fetch_sub(1, Ordering::Release);
+        if old == 1 {
+            crate::sync::fence(Ordering::Acquire);
+            return true;
+        }
+        if old >= IMMORTAL {
+            self.strong.store(IMMORTAL_PIN, Ordering::Relaxed);
+        }
+        false
+    }
+
+    /// Takes a strong reference only if the count is not zero (`Weak::upgrade`).
+    pub(crate) fn try_inc_strong(&self) -> bool {
+        let mut cur = self.strong.load(Ordering::Relaxed);
+        loop {
+            if cur == 0 {
+                return false;
+            }
+            if cur >= IMMORTAL {
+                return true;
+            }
+            match self.strong.compare_exchange_weak(
+                cur,
+                cur + 1,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return true,
+                Err(seen) => cur = seen,
+            }
+        }
+    }
+
+    pub(crate) fn strong_count(&self) -> u32 {
+        self.strong.load(Ordering::Relaxed)
+    }
+
+    /// One more weak reference. A weak count that would overflow leaks the allocation instead.
+    pub(crate) fn inc_weak(&self) {
+        let old = self.weak.fetch_add(1, Ordering::Relaxed);
+        if old >= IMMORTAL - 1 {
+            self.weak.store(IMMORTAL_PIN, Ordering::Relaxed);
+        }
+    }
+
+    /// One weak reference fewer (or the implicit one of the strong handles); true when the
+    /// allocation must be freed now.
+    pub(crate) fn dec_weak(&self) -> bool {
+        let old = self.weak.fetch_sub(1, Ordering::Release);
+        if old == 1 {
+            crate::sync::fence(Ordering::Acquire);
+            return true;
+        }
+        if old >= IMMORTAL {
+            self.weak.store(IMMORTAL_PIN, Ordering::Relaxed);
+        }
+        false
+    }
+
+    pub(crate) fn is_immortal(&self) -> bool {
+        self.strong_count() >= IMMORTAL
+    }
+
+    /// `gc_refs`, valid while the object is `IN_SET` and the world is stopped.
+    #[inline]
+    pub(crate) fn gc_refs(&self) -> u32 {
+        self.index.load(Ordering::Relaxed)
+    }
+
+    #[inline]
+    pub(crate) fn type_name(&self) -> &'static str {
+        (self.vtable.type_name)()
+    }
+}
+
+/// An object: header, then value. `#[repr(C)]` so a `*const Header` is a `*const GcBox<T>`.
+#[repr(C)]
+pub(crate) struct GcBox<T> {
+    pub(crate) header: Header,
+    pub(crate) value: core::mem::ManuallyDrop<T>,
+}
+
+impl<T> GcBox<T> {
+    /// Allocates a box holding `value`; its strong and weak counts start at one.
+    pub(crate) fn allocate(header: Header, value: T) -> core::ptr::NonNull<Header> {
+        let layout = core::alloc::Layout::new::<GcBox<T>>();
+        // SAFETY: `GcBox` is never zero-sized (it has a header).
+        let raw = unsafe { crate::alloc::allocate(layout) }.cast::<GcBox<T>>();
+        // SAFETY: freshly allocated with `GcBox<T>`'s layout.
+        unsafe {
+            raw.as_ptr().write(GcBox {
+                header,
+                value: core::mem::ManuallyDrop::new(value),
+            })
+        };
+        raw.cast()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_is_at_most_32_bytes() {
+        assert_eq!(core::mem::size_of::<Header>(), 32);
+        assert!(core::mem::align_of::<Header>() <= 8);
+    }
+
+    fn table() -> &'static VTable {
+        unsafe fn nothing(_: *const Header) {}
+        unsafe fn no_trace(_: *const Header, _: &mut Tracer<'_>) {}
+        static TABLE: VTable = VTable {
+            trace: no_trace,
+            drop_value: nothing,
+            dealloc: nothing,
+            finalize: None,
+            type_name: || "test",
+            type_id: core::any::TypeId::of::<()>,
+        };
+        &TABLE
+    }
+
+    #[test]
+    fn strong_count_saturates_to_immortal_and_never_dies() {
+        let h = Header::new(table(), 0, core::ptr::null());
+        h.strong.store(IMMORTAL - 2, Ordering::Relaxed);
+        h.inc_strong();
+        h.inc_strong();
+        assert!(h.is_immortal());
+        for _ in 0..10 {
+            assert!(!h.dec_strong());
+        }
+        assert!(h.is_immortal());
+        assert!(h.try_inc_strong());
+    }
+
+    #[test]
+    fn strong_count_reaches_zero_exactly_once() {
+        let h = Header::new(table(), 0, core::ptr::null());
+        h.inc_strong();
+        assert!(!h.dec_strong());
+        assert!(h.dec_strong());
+        assert!(!h.try_inc_strong());
+    }
+
+    #[test]
+    fn generation_and_shard_bits_round_trip() {
+        let h = Header::new(
+            table(),
+            5 << flag::SHARD_SHIFT | flag::TRACKED,
+            core::ptr::null(),
+        );
+        h.set_generation(2);
+        assert_eq!(h.generation(), 2);
+        assert_eq!(h.shard(), 5);
+        assert!(h.has(flag::TRACKED));
+    }
+}

@@ -1,0 +1,91 @@
+//! Looking at a heap's objects: CPython's `gc.get_objects`, `get_referrers`, `get_referents`,
+//! `is_tracked` and `is_finalized`.
+//!
+//! These run with the world running and return strong handles ([`GcAny`]), so what they return
+//! stays valid; an object dying concurrently is simply not returned.
+
+use crate::error::GcError;
+use crate::handle::{Gc, GcAny};
+use crate::heap::{Heap, HeapInner};
+use crate::trace::{Trace, Tracer};
+use crate::world;
+
+impl HeapInner {
+    /// Strong handles to the objects on lists `gens` of every shard.
+    pub(crate) fn snapshot(&self, gens: core::ops::Range<usize>) -> Vec<GcAny> {
+        world::held(|| {
+            let mut out = Vec::new();
+            for shard in self.shards.iter() {
+                let lists = shard.lock();
+                for list in &lists.lists[gens.clone()] {
+                    // SAFETY: listed objects are alive while their shard is locked.
+                    out.extend(list.iter().filter_map(|&p| unsafe { GcAny::try_new(p) }));
+                }
+            }
+            out
+        })
+    }
+}
+
+impl Heap {
+    /// Tracked objects of `generation`, or of all generations (the permanent one included)
+    /// with `None` (CPython `gc.get_objects`).
+    pub fn objects(&self, generation: Option<usize>) -> Result<Vec<GcAny>, GcError> {
+        match generation {
+            Some(g) => {
+                self.check_generation(g)?;
+                Ok(self.inner.snapshot(g..g + 1))
+            }
+            None => Ok(self.inner.snapshot(0..self.generations() + 1)),
+        }
+    }
+
+    /// The objects whose edges reach any of `targets` (CPython `gc.get_referrers`), found by
+    /// tracing every tracked object.
+    pub fn referrers(&self, targets: &[GcAny]) -> Vec<GcAny> {
+        let wanted: std::collections::HashSet<usize> = targets.iter().map(GcAny::id).collect();
+        self.inner
+            .snapshot(0..self.generations() + 1)
+            .into_iter()
+            .filter(|object| {
+                referents_of(object)
+                    .iter()
+                    .any(|r| wanted.contains(&r.id()))
+            })
+            .collect()
+    }
+
+    /// The objects `object` holds edges to, in trace order (CPython `gc.get_referents`).
+    pub fn referents(&self, object: &GcAny) -> Vec<GcAny> {
+        referents_of(object)
+    }
+
+    /// True when the object is tracked (CPython `gc.is_tracked`): its type can hold handles.
+    pub fn is_tracked<T: Trace>(&self, object: &Gc<T>) -> bool {
+        Gc::is_tracked(object)
+    }
+
+    /// True when the object's finalizer has run (CPython `gc.is_finalized`).
+    pub fn is_finalized<T: Trace>(&self, object: &Gc<T>) -> bool {
+        Gc::is_finalized(object)
+    }
+}
+
+fn referents_of(object: &GcAny) -> Vec<GcAny> {
+    let mut edges = Vec::new();
+    let header = object.header();
+    world::held(|| {
+        let mut tracer = Tracer::new(&mut edges, false);
+        tracer.all = true;
+        // SAFETY: `object` keeps the value alive, and a live handle's value is intact unless
+        // it is being torn down, which the flag check excludes.
+        if header.flags() & (crate::header::flag::TEARDOWN | crate::header::flag::DROPPED) == 0 {
+            unsafe { (header.vtable.trace)(object.header_ptr().as_ptr(), &mut tracer) };
+        }
+        // SAFETY: the traced object is alive and holds these edges, so their targets are.
+        edges
+            .iter()
+            .filter_map(|&p| unsafe { GcAny::try_new(p) })
+            .collect()
+    })
+}

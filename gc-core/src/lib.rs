@@ -1,0 +1,69 @@
+//! # gc-core
+//!
+//! CPython's memory model for multi-threaded Rust: reference counting with immediate
+//! reclamation, backed by a generational trial-deletion cycle collector with the `gc` module's
+//! controls.
+//!
+//! - [`Gc<T>`] is a counted handle: dropping the last one frees the object at once (finalizer,
+//!   weak callbacks, then `Drop`), exactly like a CPython refcount death.
+//! - Cycles are found by [`Heap::collect`] (or automatically, by CPython's thresholds): copy the
+//!   counts, subtract the references internal to the generation, mark what is still referenced
+//!   from outside, and tear down the rest — after finalizers had their chance to resurrect.
+//! - Threads share objects freely. A collection stops the world through a per-thread sharded
+//!   lock that attached threads ([`Mutator`]) hold for long stretches at no cost.
+//!
+//! ```
+//! use gc_core::{Gc, GcCell, Heap, Trace};
+//!
+//! #[derive(Trace)]
+//! struct Node {
+//!     name: String,
+//!     next: GcCell<Option<Gc<Node>>>,
+//! }
+//!
+//! let heap = Heap::new();
+//! let a = heap.alloc(Node { name: "a".into(), next: GcCell::new(None) });
+//! let b = heap.alloc(Node { name: "b".into(), next: GcCell::new(Some(a.clone())) });
+//! *a.next.borrow_mut() = Some(b.clone());        // a <-> b: a cycle
+//! assert_eq!(Gc::ref_count(&a), 2);
+//!
+//! drop((a, b));                                  // reference counting cannot free it...
+//! assert_eq!(heap.collect(), 2);                 // ...the cycle collector does
+//! ```
+//!
+//! See `docs/architecture.md` for the modules and `docs/concurrency.md` for the protocol.
+
+#![warn(missing_docs)]
+
+extern crate self as gc_core;
+
+mod alloc;
+mod cell;
+mod collector;
+mod config;
+mod error;
+pub mod finalize;
+mod generation;
+mod handle;
+mod header;
+mod heap;
+mod inspect;
+mod mutator;
+mod reclaim;
+mod stats;
+mod sync;
+pub mod trace;
+mod weak;
+mod world;
+
+pub use cell::{BorrowError, GcCell, GcLock, GcLockReadGuard, GcLockWriteGuard, GcRef, GcRefMut};
+pub use config::{Config, MAX_GENERATIONS, MAX_SHARDS};
+pub use error::GcError;
+pub use finalize::Finalize;
+pub use gc_derive::Trace;
+pub use handle::{Gc, GcAny};
+pub use heap::Heap;
+pub use mutator::{blocking, Mutator};
+pub use stats::{CallbackId, CollectionInfo, DebugFlags, GenerationStats, Phase};
+pub use trace::{Trace, Tracer};
+pub use weak::Weak;

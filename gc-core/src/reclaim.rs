@@ -1,0 +1,103 @@
+//! Reference-count death: what happens when the last strong handle goes.
+//!
+//! In CPython's order: the finalizer (weak references still alive inside it; it may
+//! resurrect), then the object leaves its generation list, its weak references are cleared and
+//! their callbacks run newest first, then the value is dropped and — once no weak handle
+//! remains — the allocation freed.
+//!
+//! Dropping a value drops its handles, which may free their objects, and so on down a chain.
+//! The *trashcan* (CPython's `Py_TRASHCAN_BEGIN`) bounds that recursion: past a fixed depth,
+//! dead objects are queued on a thread-local list and destroyed by the outermost frame, so a
+//! chain of any length is freed in constant stack and linear time.
+
+use core::cell::{Cell, RefCell};
+use core::ptr::NonNull;
+
+use crate::finalize;
+use crate::header::{flag, Header};
+use crate::weak;
+use crate::world;
+
+/// Nesting depth at which destruction is deferred to the outermost frame.
+const TRASHCAN_DEPTH: usize = 64;
+
+std::thread_local! {
+    static DEPTH: Cell<usize> = const { Cell::new(0) };
+    static DEFERRED: RefCell<Vec<NonNull<Header>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Destroys an object whose strong count just reached zero.
+///
+/// # Safety
+/// `ptr` is a live object whose strong count the caller has just brought to zero.
+pub(crate) unsafe fn last_reference_gone(ptr: NonNull<Header>) {
+    let depth = DEPTH.with(|d| d.get());
+    if depth >= TRASHCAN_DEPTH {
+        DEFERRED.with(|q| q.borrow_mut().push(ptr));
+        return;
+    }
+    struct Depth;
+    impl Drop for Depth {
+        fn drop(&mut self) {
+            DEPTH.with(|d| d.set(d.get() - 1));
+        }
+    }
+    DEPTH.with(|d| d.set(depth + 1));
+    let _depth = Depth;
+    // SAFETY: forwarded from the caller.
+    unsafe { destroy(ptr) };
+    if depth == 0 {
+        while let Some(next) = DEFERRED.with(|q| q.borrow_mut().pop()) {
+            // SAFETY: only objects whose count reached zero are queued, each once.
+            unsafe { destroy(next) };
+        }
+    }
+}
+
+/// Destroys one dead object, holding the world when the collector could be looking at it.
+///
+/// # Safety
+/// As for [`last_reference_gone`].
+unsafe fn destroy(ptr: NonNull<Header>) {
+    // SAFETY: the allocation lives until `dec_weak` below says otherwise.
+    let header = unsafe { ptr.as_ref() };
+    if header.has(flag::TRACKED) {
+        // SAFETY: forwarded.
+        world::held(|| unsafe { destroy_held(ptr, header) });
+    } else {
+        // SAFETY: forwarded; no collector reads an untracked object.
+        unsafe { destroy_held(ptr, header) };
+    }
+}
+
+/// # Safety
+/// As for [`last_reference_gone`]; a tracked object's world hold is taken.
+unsafe fn destroy_held(ptr: NonNull<Header>, header: &Header) {
+    if !header.has(flag::DROPPED) {
+        if header.flags() & (flag::HAS_FINALIZER | flag::FINALIZED) == flag::HAS_FINALIZER {
+            // The finalizer gets a temporary strong reference (CPython's temporary
+            // resurrection); if it is not the last one afterwards, the object was resurrected.
+            header.strong.store(1, crate::sync::Ordering::Relaxed);
+            // SAFETY: the object is intact and we own the temporary reference.
+            unsafe { finalize::run(header) };
+            if !header.dec_strong() {
+                return;
+            }
+        }
+        if header.has(flag::LISTED) {
+            // SAFETY: a listed object keeps its heap alive; we hold the world, so the
+            // collector is not moving it between lists.
+            unsafe { (*header.heap).unlist(header) };
+        }
+        if header.has(flag::HAS_WEAK_CALLBACKS) {
+            weak::run_callbacks(header);
+        }
+        header.set(flag::DROPPED);
+        // SAFETY: no strong handle remains and the value has not been dropped.
+        unsafe { (header.vtable.drop_value)(ptr.as_ptr()) };
+    }
+    if header.dec_weak() {
+        // SAFETY: no handle of either kind remains.
+        unsafe { (header.vtable.dealloc)(ptr.as_ptr()) };
+    }
+}

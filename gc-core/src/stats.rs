@@ -1,0 +1,78 @@
+//! What collections report: per-generation statistics (CPython `gc.get_stats`), the info handed
+//! to callbacks (`gc.callbacks`), and the debug flags (`gc.set_debug`).
+
+use std::sync::Arc as StdArc;
+use std::time::Duration;
+
+/// Statistics of one generation (CPython `gc.get_stats()[g]`, plus timing).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GenerationStats {
+    /// Collections of this generation.
+    pub collections: u64,
+    /// Unreachable objects found and freed.
+    pub collected: u64,
+    /// Unreachable objects that could not be torn down cleanly (their `Drop` panicked).
+    pub uncollectable: u64,
+    /// Objects examined by those collections.
+    pub examined: u64,
+    /// Total time the world was stopped for them.
+    pub pause: Duration,
+    /// Longest single stop of the world.
+    pub max_pause: Duration,
+    /// Automatic collections of this generation abandoned because a thread did not reach a
+    /// safepoint in time; each is retried later.
+    pub missed: u64,
+}
+
+/// Which end of a collection a callback is told about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Before the collection.
+    Start,
+    /// After the collection.
+    Stop,
+}
+
+/// What a callback is told (CPython's `info` dict, plus timing).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CollectionInfo {
+    /// The generation being collected.
+    pub generation: usize,
+    /// Unreachable objects found (0 at `Start`).
+    pub collected: usize,
+    /// Unreachable objects that could not be torn down (0 at `Start`).
+    pub uncollectable: usize,
+    /// Objects examined (0 at `Start`).
+    pub examined: usize,
+    /// Time the world was stopped, waiting included (zero at `Start`).
+    pub pause: Duration,
+    /// Of the pause, the time spent waiting for threads to reach safepoints.
+    pub time_to_safepoint: Duration,
+    /// Wall time of the whole collection, finalizers and tear-down included (zero at `Start`).
+    pub duration: Duration,
+}
+
+/// A registered collection callback.
+pub(crate) type Callback = StdArc<dyn Fn(Phase, &CollectionInfo) + Send + Sync>;
+
+/// The id of a registered callback, for [`Heap::remove_callback`](crate::Heap::remove_callback).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CallbackId(pub(crate) u64);
+
+bitflags::bitflags! {
+    /// CPython's `gc.set_debug` flags.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    pub struct DebugFlags: u32 {
+        /// A one-line summary of every collection on stderr.
+        const STATS = 1;
+        /// Print each collectable object found.
+        const COLLECTABLE = 2;
+        /// Print each uncollectable object found.
+        const UNCOLLECTABLE = 4;
+        /// Keep every unreachable object alive in [`Heap::garbage`](crate::Heap::garbage)
+        /// instead of freeing it.
+        const SAVEALL = 32;
+        /// `COLLECTABLE | UNCOLLECTABLE | SAVEALL`, for hunting leaks.
+        const LEAK = 2 | 4 | 32;
+    }
+}

@@ -1,0 +1,154 @@
+//! The one door to synchronisation primitives.
+//!
+//! Every atomic, lock, condition variable and thread-local in gc-core comes from here. Under
+//! `cfg(loom)` they are loom's model-checked versions, so the models in `gc-loom-tests` run the
+//! real protocol code, not a re-implementation of it.
+
+#[cfg(not(loom))]
+pub(crate) use std::sync::atomic::{
+    fence, AtomicBool, AtomicIsize, AtomicU32, AtomicUsize, Ordering,
+};
+#[cfg(not(loom))]
+pub(crate) use std::sync::Arc;
+
+#[cfg(loom)]
+pub(crate) use loom::sync::atomic::{
+    fence, AtomicBool, AtomicIsize, AtomicU32, AtomicUsize, Ordering,
+};
+#[cfg(loom)]
+pub(crate) use loom::sync::Arc;
+
+use std::time::Duration;
+
+#[cfg(loom)]
+use loom::sync as imp;
+#[cfg(not(loom))]
+use std::sync as imp;
+
+/// A mutex whose `lock` never reports poisoning: gc-core never leaves shared state half-updated
+/// across user code, so a panic elsewhere cannot break the invariants it protects.
+#[derive(Debug, Default)]
+pub(crate) struct Mutex<T>(imp::Mutex<T>);
+
+pub(crate) type MutexGuard<'a, T> = imp::MutexGuard<'a, T>;
+
+impl<T> Mutex<T> {
+    pub(crate) fn new(value: T) -> Self {
+        Mutex(imp::Mutex::new(value))
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+        self.0.lock().unwrap_or_else(|poison| poison.into_inner())
+    }
+}
+
+/// A reader–writer lock whose guards never report poisoning.
+#[derive(Debug, Default)]
+pub(crate) struct RwLock<T>(imp::RwLock<T>);
+
+pub(crate) type RwLockReadGuard<'a, T> = imp::RwLockReadGuard<'a, T>;
+pub(crate) type RwLockWriteGuard<'a, T> = imp::RwLockWriteGuard<'a, T>;
+
+impl<T> RwLock<T> {
+    pub(crate) fn new(value: T) -> Self {
+        RwLock(imp::RwLock::new(value))
+    }
+
+    pub(crate) fn read(&self) -> RwLockReadGuard<'_, T> {
+        self.0.read().unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    pub(crate) fn write(&self) -> RwLockWriteGuard<'_, T> {
+        self.0.write().unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    pub(crate) fn try_read(&self) -> Option<RwLockReadGuard<'_, T>> {
+        match self.0.try_read() {
+            Ok(guard) => Some(guard),
+            Err(imp::TryLockError::Poisoned(poison)) => Some(poison.into_inner()),
+            Err(imp::TryLockError::WouldBlock) => None,
+        }
+    }
+
+    pub(crate) fn try_write(&self) -> Option<RwLockWriteGuard<'_, T>> {
+        match self.0.try_write() {
+            Ok(guard) => Some(guard),
+            Err(imp::TryLockError::Poisoned(poison)) => Some(poison.into_inner()),
+            Err(imp::TryLockError::WouldBlock) => None,
+        }
+    }
+
+    pub(crate) fn into_inner(self) -> T {
+        self.0
+            .into_inner()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    pub(crate) fn get_mut(&mut self) -> &mut T {
+        self.0
+            .get_mut()
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+}
+
+/// A condition variable paired with [`Mutex`].
+#[derive(Debug, Default)]
+pub(crate) struct Condvar(imp::Condvar);
+
+impl Condvar {
+    pub(crate) fn new() -> Self {
+        Condvar(imp::Condvar::new())
+    }
+
+    pub(crate) fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+        self.0
+            .wait(guard)
+            .unwrap_or_else(|poison| poison.into_inner())
+    }
+
+    /// Waits at most `timeout`; returns the guard and whether the wait timed out.
+    pub(crate) fn wait_timeout<'a, T>(
+        &self,
+        guard: MutexGuard<'a, T>,
+        timeout: Duration,
+    ) -> (MutexGuard<'a, T>, bool) {
+        let (guard, result) = self
+            .0
+            .wait_timeout(guard, timeout)
+            .unwrap_or_else(|poison| poison.into_inner());
+        (guard, result.timed_out())
+    }
+
+    pub(crate) fn notify_all(&self) {
+        self.0.notify_all();
+    }
+}
+
+/// A pause inside a spin loop; under loom, a yield so the model explores the other threads.
+#[inline]
+pub(crate) fn spin_loop() {
+    #[cfg(not(loom))]
+    std::hint::spin_loop();
+    #[cfg(loom)]
+    loom::thread::yield_now();
+}
+
+/// Monotonic time for bounded waits and pause measurement. Under loom time does not advance.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Instant(#[cfg(not(loom))] std::time::Instant);
+
+impl Instant {
+    pub(crate) fn now() -> Self {
+        #[cfg(not(loom))]
+        return Instant(std::time::Instant::now());
+        #[cfg(loom)]
+        return Instant();
+    }
+
+    pub(crate) fn elapsed(&self) -> Duration {
+        #[cfg(not(loom))]
+        return self.0.elapsed();
+        #[cfg(loom)]
+        return Duration::ZERO;
+    }
+}

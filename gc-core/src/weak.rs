@@ -1,0 +1,247 @@
+//! Weak handles and weak callbacks (CPython's `weakref.ref(obj, callback)`).
+//!
+//! A [`Weak`] keeps the allocation, not the object, alive. `upgrade` fails once the object is
+//! dead, or once a collection has judged it garbage (`WEAK_CLEARED`, set while the world is
+//! stopped, so no upgrade can slip between the judgement and the clearing).
+//!
+//! Callbacks live in a process-wide registry keyed by object address, sharded to keep
+//! registrations on different objects apart. A callback belongs to the `Weak` it was created
+//! with: dropping that handle unregisters it, as a dead `weakref` never calls back. When the
+//! object dies, its callbacks run newest first, after its finalizer, with its weak references
+//! already cleared.
+
+use core::fmt;
+use core::marker::PhantomData;
+use core::ptr::NonNull;
+use std::collections::HashMap;
+
+use crate::finalize::report_panic;
+use crate::handle::Gc;
+use crate::header::{flag, GcBox, Header};
+use crate::sync::{AtomicUsize, Mutex, Ordering};
+use crate::trace::{Trace, Tracer};
+use crate::world;
+
+/// A handle that does not keep its object alive.
+pub struct Weak<T> {
+    ptr: NonNull<GcBox<T>>,
+    /// The callback registration this handle owns, if any.
+    callback: Option<u64>,
+    _owns: PhantomData<GcBox<T>>,
+}
+
+// SAFETY: a `Weak<T>` can become a `Gc<T>`, so it may move between threads exactly when a
+// `Gc<T>` may. Its counts are atomic.
+unsafe impl<T: Send + Sync> Send for Weak<T> {}
+// SAFETY: as for `Send`.
+unsafe impl<T: Send + Sync> Sync for Weak<T> {}
+
+impl<T> Weak<T> {
+    fn header(&self) -> &Header {
+        // SAFETY: a weak handle keeps the allocation (and so the header) alive.
+        unsafe { &(*self.ptr.as_ptr()).header }
+    }
+
+    /// The number of strong handles still alive (0 once dead or judged garbage).
+    pub fn strong_count(&self) -> usize {
+        let header = self.header();
+        if header.has(flag::WEAK_CLEARED) {
+            0
+        } else {
+            header.strong_count() as usize
+        }
+    }
+
+    /// True when both handles name the same allocation.
+    pub fn ptr_eq(a: &Self, b: &Self) -> bool {
+        a.ptr == b.ptr
+    }
+}
+
+impl<T: Trace> Weak<T> {
+    /// A strong handle, or `None` if the object is dead or has been judged garbage.
+    pub fn upgrade(&self) -> Option<Gc<T>> {
+        let header = self.header();
+        let take = || {
+            if header.has(flag::WEAK_CLEARED) || !header.try_inc_strong() {
+                return None;
+            }
+            // SAFETY: `try_inc_strong` took a strong reference for the new handle.
+            Some(unsafe { Gc::from_owned(self.ptr.cast()) })
+        };
+        if T::TRACKED {
+            world::held(take)
+        } else {
+            take()
+        }
+    }
+}
+
+impl<T: Trace> Gc<T> {
+    /// A weak handle to this object.
+    pub fn downgrade(this: &Self) -> Weak<T> {
+        this.header().inc_weak();
+        Weak {
+            ptr: this.header_ptr().cast(),
+            callback: None,
+            _owns: PhantomData,
+        }
+    }
+
+    /// A weak handle whose `callback` runs once when the object dies (by reference count or
+    /// in a collection), unless this handle has been dropped first. The callback receives the
+    /// (already cleared) weak handle.
+    pub fn downgrade_with_callback(
+        this: &Self,
+        callback: impl FnOnce(&Weak<T>) + Send + 'static,
+    ) -> Weak<T>
+    where
+        T: Send + Sync + 'static,
+    {
+        let mut weak = Gc::downgrade(this);
+        let for_callback = Gc::downgrade(this);
+        let id = register(this.header(), Box::new(move || callback(&for_callback)));
+        weak.callback = Some(id);
+        weak
+    }
+}
+
+impl<T> Clone for Weak<T> {
+    /// A plain weak handle to the same object; callbacks are not copied.
+    fn clone(&self) -> Self {
+        self.header().inc_weak();
+        Weak {
+            ptr: self.ptr,
+            callback: None,
+            _owns: PhantomData,
+        }
+    }
+}
+
+impl<T> Drop for Weak<T> {
+    fn drop(&mut self) {
+        let header = self.header();
+        if let Some(id) = self.callback {
+            unregister(header, id);
+        }
+        if header.dec_weak() {
+            // SAFETY: this was the last reference of any kind; the value was dropped when the
+            // strong count reached zero.
+            unsafe { (header.vtable.dealloc)(self.ptr.as_ptr().cast()) };
+        }
+    }
+}
+
+impl<T> fmt::Debug for Weak<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "(Weak {:p})", self.ptr)
+    }
+}
+
+// SAFETY: a weak handle owns no strong edge; it reports its callback registration so the
+// collector can tell a weak reference that is itself garbage.
+unsafe impl<T: Trace> Trace for Weak<T> {
+    const TRACKED: bool = false;
+    fn trace(&self, tracer: &mut Tracer<'_>) {
+        if let Some(id) = self.callback {
+            tracer.weak_callback(id);
+        }
+    }
+}
+
+type Callback = Box<dyn FnOnce() + Send>;
+
+const SHARDS: usize = 16;
+
+struct Registry {
+    shards: [Mutex<HashMap<usize, Vec<(u64, Callback)>>>; SHARDS],
+    next_id: AtomicUsize,
+}
+
+#[cfg(not(loom))]
+fn registry() -> &'static Registry {
+    static REGISTRY: std::sync::OnceLock<Registry> = std::sync::OnceLock::new();
+    REGISTRY.get_or_init(Registry::new)
+}
+
+#[cfg(loom)]
+fn registry() -> &'static Registry {
+    loom::lazy_static! {
+        static ref REGISTRY: Registry = Registry::new();
+    }
+    &REGISTRY
+}
+
+impl Registry {
+    fn new() -> Self {
+        Registry {
+            shards: core::array::from_fn(|_| Mutex::new(HashMap::new())),
+            next_id: AtomicUsize::new(1),
+        }
+    }
+
+    fn shard(&self, header: &Header) -> &Mutex<HashMap<usize, Vec<(u64, Callback)>>> {
+        let addr = header as *const Header as usize;
+        &self.shards[(addr >> 5) % SHARDS]
+    }
+}
+
+fn register(header: &Header, callback: Callback) -> u64 {
+    // The collector reads the flag set below with the world stopped.
+    let _hold = header.has(flag::TRACKED).then(world::Hold::take);
+    let reg = registry();
+    let id = reg.next_id.fetch_add(1, Ordering::Relaxed) as u64;
+    let mut shard = reg.shard(header).lock();
+    shard
+        .entry(header as *const Header as usize)
+        .or_default()
+        .push((id, callback));
+    header.set(flag::HAS_WEAK_CALLBACKS);
+    id
+}
+
+fn unregister(header: &Header, id: u64) {
+    let removed = {
+        let mut shard = registry().shard(header).lock();
+        let key = header as *const Header as usize;
+        let mut removed = None;
+        if let Some(list) = shard.get_mut(&key) {
+            if let Some(pos) = list.iter().position(|(i, _)| *i == id) {
+                removed = Some(list.remove(pos));
+            }
+            if list.is_empty() {
+                shard.remove(&key);
+            }
+        }
+        removed
+    };
+    // The callback (and the weak handle it captured) drops outside the registry lock.
+    drop(removed);
+}
+
+/// Takes the object's callbacks out of the registry, newest first.
+pub(crate) fn take_callbacks(header: &Header) -> Vec<(u64, Callback)> {
+    header.clear(flag::HAS_WEAK_CALLBACKS);
+    let mut list = registry()
+        .shard(header)
+        .lock()
+        .remove(&(header as *const Header as usize))
+        .unwrap_or_default();
+    list.reverse();
+    list
+}
+
+/// Runs callbacks taken with [`take_callbacks`], reporting panics.
+pub(crate) fn run(callbacks: Vec<(u64, Callback)>, type_name: &str) {
+    for (_, callback) in callbacks {
+        if let Err(payload) = std::panic::catch_unwind(core::panic::AssertUnwindSafe(callback)) {
+            report_panic("weak callback", type_name, &*payload);
+        }
+    }
+}
+
+/// Clears an object dying by reference count and runs its callbacks, newest first.
+pub(crate) fn run_callbacks(header: &Header) {
+    let callbacks = take_callbacks(header);
+    run(callbacks, header.type_name());
+}
