@@ -49,6 +49,8 @@ mod header;
 mod heap;
 mod inspect;
 mod mutator;
+#[cfg(feature = "pause-histogram")]
+mod pauses;
 mod reclaim;
 mod stats;
 mod sync;
@@ -62,8 +64,12 @@ pub use error::GcError;
 pub use finalize::Finalize;
 pub use gc_derive::Trace;
 pub use handle::{Gc, GcAny};
+#[cfg(feature = "pause-histogram")]
+pub use hdrhistogram;
 pub use heap::Heap;
 pub use mutator::{blocking, Mutator};
+#[cfg(feature = "pause-histogram")]
+pub use pauses::PauseHistograms;
 pub use stats::{CallbackId, CollectionInfo, DebugFlags, GenerationStats, Phase};
 pub use trace::{Trace, Tracer};
 pub use weak::Weak;

@@ -57,6 +57,8 @@ pub(crate) struct CollectorState {
     next_callback: u64,
     pub(crate) garbage: Vec<GcAny>,
     pub(crate) debug: DebugFlags,
+    #[cfg(feature = "pause-histogram")]
+    pub(crate) pauses: Vec<crate::pauses::PauseHistograms>,
 }
 
 impl CollectorState {
@@ -67,6 +69,10 @@ impl CollectorState {
             next_callback: 0,
             garbage: Vec::new(),
             debug: DebugFlags::empty(),
+            #[cfg(feature = "pause-histogram")]
+            pauses: (0..generations)
+                .map(|_| crate::pauses::PauseHistograms::new())
+                .collect(),
         }
     }
 }
@@ -190,6 +196,8 @@ impl HeapInner {
             stats.examined += examined as u64;
             stats.pause += pause;
             stats.max_pause = stats.max_pause.max(pause);
+            #[cfg(feature = "pause-histogram")]
+            state.pauses[gen].record(time_to_safepoint, pause);
         }
         if debug.contains(DebugFlags::STATS) {
             eprintln!(
@@ -248,6 +256,20 @@ impl Heap {
     /// Per-generation statistics (CPython `gc.get_stats`, plus timing and misses).
     pub fn stats(&self) -> Vec<GenerationStats> {
         self.inner.state.lock().stats.clone()
+    }
+
+    /// Pause histograms per generation since the heap was made (or last reset).
+    #[cfg(feature = "pause-histogram")]
+    pub fn pause_histograms(&self) -> Vec<crate::pauses::PauseHistograms> {
+        self.inner.state.lock().pauses.clone()
+    }
+
+    /// Empties the pause histograms.
+    #[cfg(feature = "pause-histogram")]
+    pub fn reset_pause_histograms(&self) {
+        for h in &mut self.inner.state.lock().pauses {
+            *h = crate::pauses::PauseHistograms::new();
+        }
     }
 
     /// Registers a callback called at the start and stop of every collection (CPython
