@@ -222,11 +222,19 @@ impl<T> core::borrow::Borrow<T> for Gc<T> {
 
 /// A strong handle to an object of any type, as the inspection calls return them
 /// ([`Heap::objects`](crate::Heap::objects), [`Heap::garbage`](crate::Heap::garbage), ...).
-/// Not `Send`: the object's type, and so whether it may cross threads, is unknown.
+///
+/// It gives no access to the value except through [`downcast`](GcAny::downcast), which
+/// requires a `Send + Sync` type.
 pub struct GcAny {
     ptr: NonNull<Header>,
-    _not_send: PhantomData<*const ()>,
 }
+
+// SAFETY: every heap object is `Send` (`Heap::alloc` requires it), so the last handle may drop
+// it on any thread; counts are atomic; and the value is only reachable through `downcast`, whose
+// `Send + Sync` bound makes the typed handle safe to share.
+unsafe impl Send for GcAny {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for GcAny {}
 
 impl GcAny {
     /// Takes a new strong reference to a listed object, unless it is already dying.
@@ -236,10 +244,7 @@ impl GcAny {
     pub(crate) unsafe fn try_new(ptr: NonNull<Header>) -> Option<GcAny> {
         // SAFETY: per the contract.
         let header = unsafe { ptr.as_ref() };
-        header.try_inc_strong().then_some(GcAny {
-            ptr,
-            _not_send: PhantomData,
-        })
+        header.try_inc_strong().then_some(GcAny { ptr })
     }
 
     /// Wraps a strong reference the caller owns.
@@ -247,10 +252,7 @@ impl GcAny {
     /// # Safety
     /// As for [`Gc::from_owned`].
     pub(crate) unsafe fn from_owned(ptr: NonNull<Header>) -> GcAny {
-        GcAny {
-            ptr,
-            _not_send: PhantomData,
-        }
+        GcAny { ptr }
     }
 
     pub(crate) fn header(&self) -> &Header {
@@ -293,7 +295,7 @@ impl GcAny {
     }
 
     /// A typed handle, if the object is a `T`.
-    pub fn downcast<T: Trace + 'static>(&self) -> Option<Gc<T>> {
+    pub fn downcast<T: Trace + Send + Sync + 'static>(&self) -> Option<Gc<T>> {
         self.is::<T>().then(|| {
             let any = self.clone();
             // SAFETY: the type matches and `any` owns a strong reference, handed over.
@@ -334,10 +336,7 @@ impl Clone for GcAny {
         } else {
             header.inc_strong();
         }
-        GcAny {
-            ptr: self.ptr,
-            _not_send: PhantomData,
-        }
+        GcAny { ptr: self.ptr }
     }
 }
 
