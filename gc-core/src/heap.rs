@@ -47,6 +47,8 @@ pub(crate) struct HeapInner {
     publish_batch: AtomicIsize,
     /// Gen-0 threshold (0 disables automatic collection).
     pub(crate) threshold0: AtomicUsize,
+    /// Gen-0 count above which a collection is due: the threshold, or later after a miss.
+    trigger_at: AtomicUsize,
     pub(crate) enabled: AtomicBool,
     /// An automatic collection is due; run at the next safepoint that is at rest.
     pub(crate) pending: AtomicBool,
@@ -112,7 +114,8 @@ impl HeapInner {
             })
             .map_or(0, |y| (y + delta).max(0));
         let threshold = self.threshold0.load(Ordering::Relaxed);
-        if threshold > 0 && young as usize > threshold && self.enabled.load(Ordering::Relaxed) {
+        let trigger = self.trigger_at.load(Ordering::Relaxed);
+        if threshold > 0 && young as usize > trigger && self.enabled.load(Ordering::Relaxed) {
             self.pending.store(true, Ordering::Relaxed);
         }
     }
@@ -129,10 +132,22 @@ impl HeapInner {
             shard.lock().unpublished = 0;
         }
         self.young.store(0, Ordering::Relaxed);
+        self.trigger_at
+            .store(self.threshold0.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+
+    /// An automatic collection missed its safepoint deadline: retry only after another
+    /// threshold's worth of allocations, so a blocked thread costs one wait per threshold.
+    pub(crate) fn defer_retry(&self) {
+        let young = self.young.load(Ordering::Relaxed).max(0) as usize;
+        let threshold = self.threshold0.load(Ordering::Relaxed).max(1);
+        self.trigger_at.store(young + threshold, Ordering::Relaxed);
+        self.pending.store(false, Ordering::Relaxed);
     }
 
     pub(crate) fn set_threshold0(&self, threshold: usize) {
         self.threshold0.store(threshold, Ordering::Relaxed);
+        self.trigger_at.store(threshold, Ordering::Relaxed);
         let batch = (threshold / (4 * self.shards.len())).clamp(1, 32);
         self.publish_batch.store(batch as isize, Ordering::Relaxed);
     }
@@ -220,6 +235,7 @@ impl Heap {
             young: AtomicIsize::new(0),
             publish_batch: AtomicIsize::new(1),
             threshold0: AtomicUsize::new(0),
+            trigger_at: AtomicUsize::new(0),
             enabled: AtomicBool::new(true),
             pending: AtomicBool::new(false),
             collecting: AtomicBool::new(false),

@@ -179,6 +179,29 @@ fn wait_running(w: &World) {
     }
 }
 
+/// Waits for the world to run again, at most until `timeout` after `started`; false if it
+/// is still stopped then.
+fn wait_running_bounded(w: &World, started: Instant, timeout: Duration) -> bool {
+    let mut l = w.lock.lock();
+    while w.stop_requested.load(Ordering::Acquire) {
+        #[cfg(loom)]
+        {
+            let _ = (started, timeout);
+            return false;
+        }
+        #[cfg(not(loom))]
+        {
+            let spent = started.elapsed();
+            if spent >= timeout {
+                return false;
+            }
+            l = w.running.wait_timeout(l, timeout - spent).0;
+        }
+    }
+    drop(l);
+    true
+}
+
 #[cold]
 fn violation() -> ! {
     panic!(
@@ -358,12 +381,18 @@ pub(crate) fn stop(timeout: Option<Duration>) -> Result<Stopped, StopError> {
         .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
         .is_err()
     {
-        // Another thread is stopping the world: let it, then try again.
-        park();
-        wait_running(w);
-        if let Some(t) = timeout {
-            if started.elapsed() >= t {
-                return Err(StopError::TimedOut);
+        // Another thread is stopping the world: let it (giving up this thread's slot while
+        // waiting), then try again — within the deadline, if there is one.
+        match timeout {
+            None => {
+                park();
+                wait_running(w);
+            }
+            Some(t) => {
+                let ran = detached(|| wait_running_bounded(w, started, t));
+                if !ran {
+                    return Err(StopError::TimedOut);
+                }
             }
         }
     }
@@ -412,12 +441,21 @@ fn wait_drained(
         return drained();
     }
     let mut l = w.lock.lock();
+    let mut warned = false;
     loop {
         if drained() {
             return true;
         }
         match timeout {
-            None => l = w.drained.wait(l),
+            None if !warned && started.elapsed() > Duration::from_secs(1) => {
+                warned = true;
+                eprintln!(
+                    "gc-core: a collection has waited over 1s for a thread that is attached but \
+                     not reaching a safepoint; detach around blocking calls with \
+                     Mutator::blocking (it keeps waiting)"
+                );
+            }
+            None => l = w.drained.wait_timeout(l, Duration::from_millis(250)).0,
             Some(t) => {
                 let spent = started.elapsed();
                 if spent >= t {

@@ -155,6 +155,7 @@ impl HeapInner {
         }
         let Ok(scan) = gather::scan(self, gen, self.timeout(wait)) else {
             self.state.lock().stats[gen].missed += 1;
+            self.defer_retry();
             return 0;
         };
         self.pending.store(false, Ordering::Relaxed);
