@@ -62,13 +62,16 @@ pub(crate) unsafe fn finalize_erased<T: Trace>(header: *const Header) {
 /// The caller owns a strong reference for the duration.
 ///
 /// # Safety
-/// As for [`finalize_erased`], with the object's finalizer not yet run.
-pub(crate) unsafe fn run(header: &Header) {
+/// As for [`finalize_erased`], with the object's finalizer not yet run. `object` must carry
+/// the provenance of the whole allocation (not one derived from a `&Header`).
+pub(crate) unsafe fn run(object: NonNull<Header>) {
+    // SAFETY: the caller's strong reference keeps the object alive.
+    let header = unsafe { object.as_ref() };
     header.set(flag::FINALIZED);
     if let Some(finalize) = header.vtable.finalize {
         let result = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| {
             // SAFETY: forwarded from the caller.
-            unsafe { finalize(header) }
+            unsafe { finalize(object.as_ptr()) }
         }));
         if let Err(payload) = result {
             report_panic("finalizer", header.type_name(), &*payload);

@@ -77,9 +77,9 @@ fn referents_of(object: &GcAny) -> Vec<GcAny> {
     world::held(|| {
         let mut tracer = Tracer::new(&mut edges, false);
         tracer.all = true;
-        // SAFETY: `object` keeps the value alive, and a live handle's value is intact unless
-        // it is being torn down, which the flag check excludes.
         if header.flags() & (crate::header::flag::TEARDOWN | crate::header::flag::DROPPED) == 0 {
+            // SAFETY: `object` keeps the value alive, and a live handle's value is intact
+            // unless it is being torn down, which the flag check excludes.
             unsafe { (header.vtable.trace)(object.header_ptr().as_ptr(), &mut tracer) };
         }
         // SAFETY: the traced object is alive and holds these edges, so their targets are.

@@ -63,23 +63,28 @@ unsafe fn destroy(ptr: NonNull<Header>) {
     let header = unsafe { ptr.as_ref() };
     if header.has(flag::TRACKED) {
         // SAFETY: forwarded.
-        world::held(|| unsafe { destroy_held(ptr, header) });
+        world::held(|| unsafe { destroy_held(ptr) });
     } else {
         // SAFETY: forwarded; no collector reads an untracked object.
-        unsafe { destroy_held(ptr, header) };
+        unsafe { destroy_held(ptr) };
     }
 }
 
+/// Takes the pointer alone (no `&Header` argument): the allocation may be freed before this
+/// returns, which a reference argument would forbid.
+///
 /// # Safety
 /// As for [`last_reference_gone`]; a tracked object's world hold is taken.
-unsafe fn destroy_held(ptr: NonNull<Header>, header: &Header) {
+unsafe fn destroy_held(ptr: NonNull<Header>) {
+    // SAFETY: the allocation lives until `dec_weak` below says otherwise.
+    let header = unsafe { ptr.as_ref() };
     if !header.has(flag::DROPPED) {
         if header.flags() & (flag::HAS_FINALIZER | flag::FINALIZED) == flag::HAS_FINALIZER {
             // The finalizer gets a temporary strong reference (CPython's temporary
             // resurrection); if it is not the last one afterwards, the object was resurrected.
             header.strong.store(1, crate::sync::Ordering::Relaxed);
             // SAFETY: the object is intact and we own the temporary reference.
-            unsafe { finalize::run(header) };
+            unsafe { finalize::run(ptr) };
             if !header.dec_strong() {
                 return;
             }
@@ -99,5 +104,77 @@ unsafe fn destroy_held(ptr: NonNull<Header>, header: &Header) {
     if header.dec_weak() {
         // SAFETY: no handle of either kind remains.
         unsafe { (header.vtable.dealloc)(ptr.as_ptr()) };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use crate::{Config, Finalize, Gc, GcCell, Heap, Trace};
+
+    fn heap() -> Heap {
+        let heap = Heap::with_config(Config::default().workers(1).shards(2)).unwrap();
+        heap.disable();
+        heap
+    }
+
+    #[derive(Trace)]
+    #[gc(finalize)]
+    struct Node {
+        next: GcCell<Option<Gc<Node>>>,
+        #[gc(skip)]
+        deaths: Arc<AtomicUsize>,
+    }
+
+    impl Finalize for Node {
+        fn finalize(this: &Gc<Self>) {
+            this.deaths.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    #[test]
+    fn refcount_death_runs_finalizer_clears_weak_and_frees() {
+        let heap = heap();
+        let deaths = Arc::new(AtomicUsize::new(0));
+        let a = heap.alloc(Node {
+            next: GcCell::new(None),
+            deaths: deaths.clone(),
+        });
+        let b = a.clone();
+        let weak = Gc::downgrade(&a);
+        drop(a);
+        assert_eq!(deaths.load(Ordering::SeqCst), 0);
+        drop(b);
+        assert_eq!(deaths.load(Ordering::SeqCst), 1);
+        assert!(weak.upgrade().is_none());
+    }
+
+    #[test]
+    fn chains_past_the_trashcan_depth_are_freed_iteratively() {
+        let heap = heap();
+        let deaths = Arc::new(AtomicUsize::new(0));
+        let mut head: Option<Gc<Node>> = None;
+        for _ in 0..300 {
+            head = Some(heap.alloc(Node {
+                next: GcCell::new(head.take()),
+                deaths: deaths.clone(),
+            }));
+        }
+        drop(head);
+        assert_eq!(deaths.load(Ordering::SeqCst), 300);
+    }
+
+    #[test]
+    fn untracked_values_are_plain_counted_boxes() {
+        let heap = heap();
+        let s = heap.alloc(String::from("hello"));
+        let t = s.clone();
+        let w = Gc::downgrade(&s);
+        drop(s);
+        assert_eq!(t.as_str(), "hello");
+        drop(t);
+        assert!(w.upgrade().is_none());
     }
 }

@@ -153,8 +153,11 @@ type Callback = Box<dyn FnOnce() + Send>;
 
 const SHARDS: usize = 16;
 
+/// Callbacks by object address, each with its registration id, oldest first.
+type Callbacks = HashMap<usize, Vec<(u64, Callback)>>;
+
 struct Registry {
-    shards: [Mutex<HashMap<usize, Vec<(u64, Callback)>>>; SHARDS],
+    shards: [Mutex<Callbacks>; SHARDS],
     next_id: AtomicUsize,
 }
 
@@ -180,7 +183,7 @@ impl Registry {
         }
     }
 
-    fn shard(&self, header: &Header) -> &Mutex<HashMap<usize, Vec<(u64, Callback)>>> {
+    fn shard(&self, header: &Header) -> &Mutex<Callbacks> {
         let addr = header as *const Header as usize;
         &self.shards[(addr >> 5) % SHARDS]
     }

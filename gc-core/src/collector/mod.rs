@@ -377,3 +377,123 @@ pub(crate) fn hold_all(objects: &[Object]) {
 pub(crate) fn is_member(header: &Header) -> bool {
     header.has(flag::IN_SET)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering as StdOrdering};
+    use std::sync::{Arc, Mutex};
+
+    use crate::{Config, DebugFlags, Finalize, Gc, GcCell, Heap, Trace};
+
+    fn heap() -> Heap {
+        let heap = Heap::with_config(Config::default().workers(1).shards(2)).unwrap();
+        heap.disable();
+        heap
+    }
+
+    #[derive(Trace)]
+    #[gc(finalize)]
+    struct Node {
+        edges: GcCell<Vec<Gc<Node>>>,
+        #[gc(skip)]
+        deaths: Arc<AtomicUsize>,
+        #[gc(skip)]
+        keep: Option<Arc<Mutex<Vec<Gc<Node>>>>>,
+    }
+
+    impl Finalize for Node {
+        fn finalize(this: &Gc<Self>) {
+            this.deaths.fetch_add(1, StdOrdering::SeqCst);
+            if let Some(keep) = &this.keep {
+                keep.lock().unwrap().push(this.clone());
+            }
+        }
+    }
+
+    impl Drop for Node {
+        fn drop(&mut self) {
+            // Touching a sibling in the garbage cycle must panic, never read freed memory.
+            if let Some(first) = self.edges.get_mut().first() {
+                let _ = first.edges.borrow().len();
+            }
+        }
+    }
+
+    fn node(
+        heap: &Heap,
+        deaths: &Arc<AtomicUsize>,
+        keep: Option<Arc<Mutex<Vec<Gc<Node>>>>>,
+    ) -> Gc<Node> {
+        heap.alloc(Node {
+            edges: GcCell::new(Vec::new()),
+            deaths: deaths.clone(),
+            keep,
+        })
+    }
+
+    #[test]
+    fn a_ring_is_finalized_torn_down_and_freed() {
+        let heap = heap();
+        let deaths = Arc::new(AtomicUsize::new(0));
+        let nodes: Vec<_> = (0..5).map(|_| node(&heap, &deaths, None)).collect();
+        for (i, n) in nodes.iter().enumerate() {
+            n.edges.borrow_mut().push(nodes[(i + 1) % 5].clone());
+        }
+        let weak = Gc::downgrade(&nodes[0]);
+        drop(nodes);
+        assert_eq!(heap.collect(), 5);
+        assert_eq!(deaths.load(StdOrdering::SeqCst), 5);
+        assert!(weak.upgrade().is_none());
+        assert_eq!(
+            heap.stats()[2].uncollectable,
+            5,
+            "each Drop touched a sibling"
+        );
+    }
+
+    #[test]
+    fn resurrection_keeps_the_object_and_its_cycle_intact() {
+        let heap = heap();
+        let deaths = Arc::new(AtomicUsize::new(0));
+        let keep = Arc::new(Mutex::new(Vec::new()));
+        let a = node(&heap, &deaths, Some(keep.clone()));
+        let b = node(&heap, &deaths, None);
+        a.edges.borrow_mut().push(b.clone());
+        b.edges.borrow_mut().push(a.clone());
+        drop((a, b));
+        assert_eq!(heap.collect(), 0);
+        let a = keep.lock().unwrap().pop().unwrap();
+        assert_eq!(a.edges.borrow()[0].edges.borrow().len(), 1);
+        drop(a);
+        assert_eq!(heap.collect(), 2);
+        assert_eq!(deaths.load(StdOrdering::SeqCst), 2);
+    }
+
+    #[test]
+    fn saveall_then_release() {
+        let heap = heap();
+        let deaths = Arc::new(AtomicUsize::new(0));
+        heap.set_debug(DebugFlags::SAVEALL);
+        let a = node(&heap, &deaths, None);
+        a.edges.borrow_mut().push(a.clone());
+        drop(a);
+        assert_eq!(heap.collect(), 1);
+        assert_eq!(heap.garbage().len(), 1);
+        heap.set_debug(DebugFlags::empty());
+        drop(heap.take_garbage());
+        assert_eq!(heap.collect(), 1);
+    }
+
+    #[test]
+    fn generations_promote_survivors() {
+        let heap = heap();
+        let deaths = Arc::new(AtomicUsize::new(0));
+        let a = node(&heap, &deaths, None);
+        heap.collect_generation(0).unwrap();
+        assert_eq!(heap.objects(Some(1)).unwrap().len(), 1);
+        heap.collect_generation(1).unwrap();
+        assert_eq!(heap.objects(Some(2)).unwrap().len(), 1);
+        drop(a);
+        assert_eq!(heap.objects(None).unwrap().len(), 0);
+    }
+}

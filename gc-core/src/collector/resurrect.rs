@@ -41,7 +41,7 @@ pub(crate) fn finalize(
         if header.flags() & (flag::HAS_FINALIZER | flag::FINALIZED) == flag::HAS_FINALIZER {
             // SAFETY: the collector's extra reference stands in for the finalizer's handle,
             // and the object is intact.
-            unsafe { finalize::run(header) };
+            unsafe { finalize::run(object.0) };
             finalized_any = true;
         }
     }
