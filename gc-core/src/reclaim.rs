@@ -21,9 +21,9 @@ use crate::world;
 /// Nesting depth at which destruction is deferred to the outermost frame.
 const TRASHCAN_DEPTH: usize = 64;
 
-std::thread_local! {
-    static DEPTH: Cell<usize> = const { Cell::new(0) };
-    static DEFERRED: RefCell<Vec<NonNull<Header>>> = const { RefCell::new(Vec::new()) };
+crate::sync::thread_local_facade! {
+    static DEPTH: Cell<usize> = Cell::new(0);
+    static DEFERRED: RefCell<Vec<NonNull<Header>>> = RefCell::new(Vec::new());
 }
 
 /// Destroys an object whose strong count just reached zero.

@@ -65,16 +65,16 @@ impl<T> RwLock<T> {
     pub(crate) fn try_read(&self) -> Option<RwLockReadGuard<'_, T>> {
         match self.0.try_read() {
             Ok(guard) => Some(guard),
-            Err(imp::TryLockError::Poisoned(poison)) => Some(poison.into_inner()),
-            Err(imp::TryLockError::WouldBlock) => None,
+            Err(std::sync::TryLockError::Poisoned(poison)) => Some(poison.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
         }
     }
 
     pub(crate) fn try_write(&self) -> Option<RwLockWriteGuard<'_, T>> {
         match self.0.try_write() {
             Ok(guard) => Some(guard),
-            Err(imp::TryLockError::Poisoned(poison)) => Some(poison.into_inner()),
-            Err(imp::TryLockError::WouldBlock) => None,
+            Err(std::sync::TryLockError::Poisoned(poison)) => Some(poison.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
         }
     }
 
@@ -152,3 +152,20 @@ impl Instant {
         return Duration::ZERO;
     }
 }
+
+/// Declares thread-locals: std's (const-initialised) normally, loom's under `cfg(loom)` so each
+/// modelled thread gets its own.
+macro_rules! gc_thread_local {
+    ($(static $name:ident: $t:ty = $init:expr;)*) => {
+        #[cfg(not(loom))]
+        std::thread_local! {
+            $(static $name: $t = const { $init };)*
+        }
+        #[cfg(loom)]
+        loom::thread_local! {
+            $(static $name: $t = $init;)*
+        }
+    };
+}
+
+pub(crate) use gc_thread_local as thread_local_facade;

@@ -122,14 +122,7 @@ impl Drop for SlotOwner {
     }
 }
 
-#[cfg(not(loom))]
-thread_local! {
-    static HOLDS: Holds = const { Holds::new() };
-    static SLOT: SlotOwner = const { SlotOwner { slot: Cell::new(NO_SLOT) } };
-}
-
-#[cfg(loom)]
-loom::thread_local! {
+crate::sync::thread_local_facade! {
     static HOLDS: Holds = Holds::new();
     static SLOT: SlotOwner = SlotOwner { slot: Cell::new(NO_SLOT) };
 }
@@ -181,25 +174,23 @@ fn wait_running(w: &World) {
 
 /// Waits for the world to run again, at most until `timeout` after `started`; false if it
 /// is still stopped then.
+#[cfg(not(loom))]
 fn wait_running_bounded(w: &World, started: Instant, timeout: Duration) -> bool {
     let mut l = w.lock.lock();
     while w.stop_requested.load(Ordering::Acquire) {
-        #[cfg(loom)]
-        {
-            let _ = (started, timeout);
+        let spent = started.elapsed();
+        if spent >= timeout {
             return false;
         }
-        #[cfg(not(loom))]
-        {
-            let spent = started.elapsed();
-            if spent >= timeout {
-                return false;
-            }
-            l = w.running.wait_timeout(l, timeout - spent).0;
-        }
+        l = w.running.wait_timeout(l, timeout - spent).0;
     }
-    drop(l);
     true
+}
+
+/// Loom has no clock: a bounded wait gives up at once if the world is still stopped.
+#[cfg(loom)]
+fn wait_running_bounded(w: &World, _started: Instant, _timeout: Duration) -> bool {
+    !w.stop_requested.load(Ordering::Acquire)
 }
 
 #[cold]

@@ -1,0 +1,436 @@
+//! The workload shapes the threshold study sweeps: W3, W5, W6, W7 of `shared/WORKLOADS.md`
+//! and a "server".
+//!
+//! Every node carries a [`Live`] token, so the study can report peak live objects. W5 and W6
+//! run the benches' own drivers ([`w5_churn::churn`], [`w6_threaded_churn::run`]) through their
+//! `Multiref` trait on such a node, so they make exactly the operations the benches make. W3,
+//! W7 and the server are driven here: they stop at the run's wall-clock budget, the server
+//! marks where its measured phase begins (after building its long-lived graph) and times every
+//! request. W3 uses the workloads' binary-tree schedule.
+//!
+//! | shape | one operation | live set |
+//! |---|---|---|
+//! | W3 | one tree node allocated (trees of depth 4, 6, 8, 10 with parent pointers: one cycle each) | one long-lived tree of depth 10 per pass |
+//! | W5 | one random op on "multiref" nodes (allocate, add edge, drop root, drop edge), 50 roots at the start | the roots and what they reach |
+//! | W6 | as W5, split over threads sharing `10 × threads` mutex-protected root vectors of 50 | the roots and what they reach |
+//! | W7 | allocate a node, point it at itself, drop it | none |
+//! | server | one request: 32–96 objects, 10 % of requests cyclic, 1 % replace a long-lived entry | 10^6 long-lived entries (fewer in quick runs) |
+//!
+//! W5 and W6 always do their whole operation count; the others stop at the budget.
+
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Instant;
+
+use gc_bench::workloads::w5_churn::{self, Multiref};
+use gc_bench::workloads::w6_threaded_churn::{self, make_roots};
+use gc_bench::workloads::{below, rng, tree_depths, tree_nodes};
+use gc_core::hdrhistogram::Histogram;
+use gc_core::{Gc, GcCell, Heap, Mutator, Trace};
+use serde::{Deserialize, Serialize};
+
+use super::live::{self, Live};
+use super::probe::Probe;
+
+/// A shape of the study.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Shape {
+    W3,
+    W5,
+    W6,
+    W7,
+    Server,
+}
+
+impl Shape {
+    pub const ALL: [Shape; 5] = [Shape::W3, Shape::W5, Shape::W6, Shape::W7, Shape::Server];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Shape::W3 => "w3",
+            Shape::W5 => "w5",
+            Shape::W6 => "w6",
+            Shape::W7 => "w7",
+            Shape::Server => "server",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Shape::W3 => "W3 binary trees with parent pointers (op = node)",
+            Shape::W5 => "W5 random multiref churn, 1 thread (op = random operation)",
+            Shape::W6 => {
+                "W6 multiref churn over threads sharing locked root vectors (op = random operation)"
+            }
+            Shape::W7 => "W7 self-cycle churn (op = allocate, self-link, drop)",
+            Shape::Server => "server: long-lived entries + request-sized garbage (op = request)",
+        }
+    }
+
+    pub fn op_unit(self) -> &'static str {
+        match self {
+            Shape::W3 => "nodes",
+            Shape::W5 | Shape::W6 => "ops",
+            Shape::W7 => "iterations",
+            Shape::Server => "requests",
+        }
+    }
+}
+
+/// How much work each shape does in one run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sizes {
+    /// W3: passes over the tree schedule (`max_depth` 11: ≈ 262,000 nodes a pass).
+    pub w3_passes: usize,
+    pub w3_max_depth: usize,
+    /// W5: random operations.
+    pub w5_ops: u64,
+    /// W6: random operations over all threads, and the threads.
+    pub w6_ops: u64,
+    pub w6_threads: usize,
+    /// W7: iterations.
+    pub w7_iterations: u64,
+    /// Server: long-lived entries and requests.
+    pub server_entries: usize,
+    pub server_requests: u64,
+}
+
+/// What a shape did in its measured phase.
+#[derive(Debug, Default)]
+pub struct Work {
+    pub ops: u64,
+    /// Stopped at the wall-clock budget before doing all its work.
+    pub capped: bool,
+    /// Per-request latency (server only), ns.
+    pub latency: Option<Histogram<u64>>,
+    /// A checksum of values read, so the work cannot be optimised away.
+    pub checksum: u64,
+}
+
+/// Runs `shape` on `heap`; calls `probe.begin()` when the measured phase starts.
+pub fn run(shape: Shape, heap: &Heap, sizes: &Sizes, seed: u64, probe: &Probe) -> Work {
+    match shape {
+        Shape::W3 => w3(heap, sizes, probe),
+        Shape::W5 => w5(heap, sizes, seed, probe),
+        Shape::W6 => w6(heap, sizes, seed, probe),
+        Shape::W7 => w7(heap, sizes, probe),
+        Shape::Server => server(heap, sizes, seed, probe),
+    }
+}
+
+/// How often (in operations) the drivers look at the clock.
+const CHECK_EVERY: u64 = 256;
+
+// ---------------------------------------------------------------------------------------------
+// W3: binary trees whose nodes point back at their parents.
+
+#[derive(Trace)]
+struct Tree {
+    left: Option<Gc<Tree>>,
+    right: Option<Gc<Tree>>,
+    parent: GcCell<Option<Gc<Tree>>>,
+    #[gc(skip)]
+    _live: Live,
+}
+
+impl Tree {
+    fn build(m: &Mutator, depth: usize) -> Gc<Tree> {
+        let (left, right) = if depth == 0 {
+            (None, None)
+        } else {
+            (
+                Some(Tree::build(m, depth - 1)),
+                Some(Tree::build(m, depth - 1)),
+            )
+        };
+        let node = m.alloc(Tree {
+            left,
+            right,
+            parent: GcCell::new(None),
+            _live: Live::new(),
+        });
+        for child in node.left.iter().chain(node.right.iter()) {
+            child.parent.set(Some(node.clone()));
+        }
+        node
+    }
+
+    fn check(&self) -> u64 {
+        1 + self.left.as_ref().map_or(0, |t| t.check())
+            + self.right.as_ref().map_or(0, |t| t.check())
+    }
+}
+
+fn w3(heap: &Heap, sizes: &Sizes, probe: &Probe) -> Work {
+    let m = heap.attach();
+    probe.begin();
+    let mut work = Work::default();
+    'passes: for _ in 0..sizes.w3_passes {
+        let long_lived = Tree::build(&m, sizes.w3_max_depth - 1);
+        work.ops += tree_nodes(sizes.w3_max_depth - 1);
+        for (depth, iterations) in tree_depths(sizes.w3_max_depth) {
+            for _ in 0..iterations {
+                let tree = Tree::build(&m, depth);
+                work.checksum = work.checksum.wrapping_add(tree.check());
+                work.ops += tree_nodes(depth);
+                drop(tree);
+                m.safepoint();
+                if probe.expired() {
+                    work.capped = true;
+                    break 'passes;
+                }
+            }
+        }
+        work.checksum = work.checksum.wrapping_add(long_lived.check());
+    }
+    probe.end();
+    work
+}
+
+// ---------------------------------------------------------------------------------------------
+// W5 and W6: the benches' own drivers (`w5_churn::churn`, `w6_threaded_churn::run`), run on a
+// node type that also counts itself.
+
+/// The multiref node of W5/W6 with a live-object token.
+#[derive(Trace)]
+pub struct CountedNode {
+    id: u64,
+    edges: GcCell<Vec<Gc<CountedNode>>>,
+    #[gc(skip)]
+    _live: Live,
+}
+
+/// gc-core's `Multiref` implementation (as `w5_churn::GcCore`) on [`CountedNode`].
+pub struct Counted;
+
+/// A thread's context: its mutator; publishes the thread's live-object count when dropped.
+pub struct CountedCtx(Mutator);
+
+impl Drop for CountedCtx {
+    fn drop(&mut self) {
+        live::flush();
+    }
+}
+
+impl Multiref for Counted {
+    type Handle = Gc<CountedNode>;
+    type Ctx = CountedCtx;
+
+    #[inline]
+    fn alloc(ctx: &CountedCtx, id: u64) -> Gc<CountedNode> {
+        ctx.0.alloc(CountedNode {
+            id,
+            edges: GcCell::new(Vec::new()),
+            _live: Live::new(),
+        })
+    }
+
+    #[inline]
+    fn id(node: &Gc<CountedNode>) -> u64 {
+        node.id
+    }
+
+    #[inline]
+    fn edit<R>(
+        _: &CountedCtx,
+        node: &Gc<CountedNode>,
+        f: impl FnOnce(&mut Vec<Gc<CountedNode>>) -> R,
+    ) -> R {
+        f(&mut node.edges.borrow_mut())
+    }
+
+    #[inline]
+    fn safepoint(ctx: &CountedCtx) {
+        ctx.0.safepoint();
+    }
+
+    #[inline]
+    fn lock<'a, T>(ctx: &CountedCtx, mutex: &'a Mutex<T>) -> MutexGuard<'a, T> {
+        match mutex.try_lock() {
+            Ok(guard) => guard,
+            // Wait detached, so a collection another thread starts meanwhile is not held up.
+            Err(_) => ctx
+                .0
+                .blocking(|| mutex.lock().unwrap_or_else(PoisonError::into_inner)),
+        }
+    }
+}
+
+fn w5(heap: &Heap, sizes: &Sizes, seed: u64, probe: &Probe) -> Work {
+    let ctx = CountedCtx(heap.attach());
+    let p = w5_churn::Params {
+        ops: sizes.w5_ops as usize,
+        seed,
+        ..w5_churn::Params::default()
+    };
+    probe.begin();
+    let checksum = w5_churn::churn::<Counted>(&ctx, &p);
+    probe.end();
+    Work {
+        ops: p.ops as u64,
+        checksum,
+        ..Work::default()
+    }
+}
+
+fn w6(heap: &Heap, sizes: &Sizes, seed: u64, probe: &Probe) -> Work {
+    let p = w6_threaded_churn::Params {
+        ops: sizes.w6_ops as usize,
+        threads: sizes.w6_threads.max(1),
+        seed,
+        ..w6_threaded_churn::Params::default()
+    };
+    let roots = make_roots::<Counted>(&CountedCtx(heap.attach()), &p);
+    probe.begin();
+    let (checksum, _) =
+        w6_threaded_churn::run::<Counted, _>(&roots, &p, |_| CountedCtx(heap.attach()));
+    probe.end();
+    drop(roots);
+    Work {
+        ops: p.total_ops(),
+        checksum,
+        ..Work::default()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// W7: self-cycle churn.
+
+#[derive(Trace)]
+struct SelfLoop {
+    me: GcCell<Option<Gc<SelfLoop>>>,
+    #[gc(skip)]
+    _live: Live,
+}
+
+fn w7(heap: &Heap, sizes: &Sizes, probe: &Probe) -> Work {
+    let m = heap.attach();
+    probe.begin();
+    let mut work = Work::default();
+    for i in 0..sizes.w7_iterations {
+        let node = m.alloc(SelfLoop {
+            me: GcCell::new(None),
+            _live: Live::new(),
+        });
+        node.me.set(Some(node.clone()));
+        drop(node);
+        work.ops += 1;
+        if i % CHECK_EVERY == 0 && probe.expired() {
+            work.capped = true;
+            break;
+        }
+    }
+    probe.end();
+    work
+}
+
+// ---------------------------------------------------------------------------------------------
+// Server: a large long-lived graph and a steady stream of request-sized garbage.
+
+#[derive(Trace)]
+struct Entry {
+    links: GcCell<Vec<Gc<Entry>>>,
+    payload: u64,
+    #[gc(skip)]
+    _live: Live,
+}
+
+#[derive(Trace)]
+struct Request {
+    items: GcCell<Vec<Gc<Item>>>,
+    #[gc(skip)]
+    _live: Live,
+}
+
+#[derive(Trace)]
+struct Item {
+    /// A long-lived entry the request looked at (young → old reference).
+    entry: Option<Gc<Entry>>,
+    /// Set in cyclic requests: the item points back at its request.
+    request: GcCell<Option<Gc<Request>>>,
+    value: u64,
+    #[gc(skip)]
+    _live: Live,
+}
+
+fn entry(m: &Mutator, payload: u64) -> Gc<Entry> {
+    m.alloc(Entry {
+        links: GcCell::new(Vec::new()),
+        payload,
+        _live: Live::new(),
+    })
+}
+
+/// Objects per request: 32 to 96 items plus the request.
+const REQUEST_ITEMS: (usize, usize) = (32, 96);
+/// Percentage of requests whose objects form a cycle.
+const CYCLIC_PERCENT: usize = 10;
+/// Percentage of requests that replace a long-lived entry.
+const UPDATE_PERCENT: usize = 1;
+/// Links from each long-lived entry to random others (so the long-lived graph has cycles).
+const ENTRY_LINKS: usize = 2;
+
+fn server(heap: &Heap, sizes: &Sizes, seed: u64, probe: &Probe) -> Work {
+    let m = heap.attach();
+    let mut rng = rng(seed);
+    let n = sizes.server_entries.max(1);
+    let mut table: Vec<Gc<Entry>> = (0..n).map(|i| entry(&m, i as u64)).collect();
+    for e in &table {
+        let mut links = e.links.borrow_mut();
+        for _ in 0..ENTRY_LINKS {
+            links.push(table[below(&mut rng, n)].clone());
+        }
+    }
+    // Setup ends with a full collection: the long-lived graph sits in the oldest generation
+    // when measuring starts, as in a server that has been up for a while.
+    heap.collect();
+    let mut latency = super::histogram();
+    probe.begin();
+    let mut work = Work::default();
+    for r in 0..sizes.server_requests {
+        let t = Instant::now();
+        let items = REQUEST_ITEMS.0 + below(&mut rng, REQUEST_ITEMS.1 - REQUEST_ITEMS.0 + 1);
+        let cyclic = below(&mut rng, 100) < CYCLIC_PERCENT;
+        let request = m.alloc(Request {
+            items: GcCell::new(Vec::with_capacity(items)),
+            _live: Live::new(),
+        });
+        for k in 0..items {
+            let looked_at = (k % 2 == 0).then(|| table[below(&mut rng, n)].clone());
+            let value = looked_at.as_ref().map_or(k as u64, |e| e.payload);
+            let item = m.alloc(Item {
+                entry: looked_at,
+                request: GcCell::new(cyclic.then(|| request.clone())),
+                value,
+                _live: Live::new(),
+            });
+            request.items.borrow_mut().push(item);
+        }
+        let sum: u64 = request.items.borrow().iter().map(|i| i.value).sum();
+        work.checksum = work.checksum.wrapping_add(sum);
+        if below(&mut rng, 100) < UPDATE_PERCENT {
+            let replaced = entry(&m, sum);
+            {
+                let mut links = replaced.links.borrow_mut();
+                for _ in 0..ENTRY_LINKS {
+                    links.push(table[below(&mut rng, n)].clone());
+                }
+            }
+            let k = below(&mut rng, n);
+            table[k] = replaced;
+        }
+        drop(request);
+        m.safepoint();
+        latency.saturating_record(t.elapsed().as_nanos() as u64);
+        work.ops += 1;
+        if r % 16 == 0 && probe.expired() {
+            work.capped = true;
+            break;
+        }
+    }
+    probe.end();
+    work.latency = Some(latency);
+    // The run's process exits next: tearing the long-lived graph down would only cost time.
+    std::mem::forget(table);
+    work
+}
