@@ -7,67 +7,157 @@
 //! ```
 //!
 //! Each list is a vector of headers; an object's `index` is its position, so removal is a
-//! swap-remove that rewrites one other object's index. A shard's lists are guarded by the
-//! shard's own mutex, so threads freeing objects of different shards never meet.
+//! swap-remove that rewrites one other object's index.
+//!
+//! A shard is *owned* by one thread (it claims a free one on its first tracked allocation), and
+//! only its owner touches the lists — always while holding the world — or a collector with the
+//! world stopped. The world lock is therefore the shard's lock, and the owner's allocations and
+//! frees cost no atomic read-modify-write at all. Another thread that frees an object of a
+//! shard it does not own drops the value at once but hands the header over through the shard's
+//! *inbox*; the owner (at its next allocation) or the collector (before every scan) takes it
+//! off the list and frees it.
 //!
 //! Counting follows CPython 3.12: `count[0]` is tracked allocations minus deallocations since
 //! the last collection (published from the shards in small batches); `count[g]` for `g > 0` is
 //! the number of collections of generation `g - 1` since the last collection of `g`.
 
+use core::cell::UnsafeCell;
 use core::ptr::NonNull;
 
-use crate::header::Header;
-use crate::sync::Ordering;
+use crate::header::{flag, Header};
+use crate::sync::{AtomicBool, AtomicIsize, AtomicUsize, Mutex, Ordering};
+
+/// What another thread hands over to a shard's owner.
+pub(crate) enum Handover {
+    /// Put the object on list `gen` (allocations of threads without a shard, survivors
+    /// re-listed with the world running).
+    List(NonNull<Header>, usize),
+    /// The object is dead and its value dropped: unlist it and give up the strong handles'
+    /// implicit weak reference.
+    Dead(NonNull<Header>),
+}
 
 /// One shard's generation lists; the last list is the permanent (frozen) generation.
 pub(crate) struct Shard {
-    pub(crate) lists: Vec<Vec<NonNull<Header>>>,
-    /// Allocations minus deallocations not yet added to the heap's gen-0 count.
-    pub(crate) unpublished: isize,
+    /// The owning thread's token, 0 when free.
+    pub(crate) owner: AtomicUsize,
+    /// Only the owner holding the world, or a collector with the world stopped, touches these.
+    lists: UnsafeCell<Vec<Vec<NonNull<Header>>>>,
+    /// Allocations minus deallocations not yet added to the heap's gen-0 count. Written by
+    /// whoever may touch the lists (plain load and store), read by anyone.
+    pub(crate) unpublished: AtomicIsize,
+    inbox: Mutex<Vec<Handover>>,
+    mail: AtomicBool,
 }
 
-// SAFETY: the pointers are to objects owned by the heap; the shard mutex serialises all access
-// to the lists, and the objects' own fields are atomic.
+// SAFETY: the lists are only touched under the exclusion described on the field (the owner
+// while holding the world, or a collector with the world stopped); everything else is atomic
+// or behind a mutex.
 unsafe impl Send for Shard {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for Shard {}
 
 impl Shard {
     pub(crate) fn new(generations: usize) -> Self {
         Shard {
-            lists: (0..=generations).map(|_| Vec::new()).collect(),
-            unpublished: 0,
+            owner: AtomicUsize::new(0),
+            lists: UnsafeCell::new((0..=generations).map(|_| Vec::new()).collect()),
+            unpublished: AtomicIsize::new(0),
+            inbox: Mutex::new(Vec::new()),
+            mail: AtomicBool::new(false),
         }
     }
 
-    /// Appends an object to list `gen`, recording its generation and position.
-    pub(crate) fn push(&mut self, gen: usize, object: NonNull<Header>) {
-        let list = &mut self.lists[gen];
+    /// The lists.
+    ///
+    /// # Safety
+    /// The caller is the shard's owner and holds the world, or has the world stopped; and no
+    /// other reference from this function is alive.
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn lists(&self) -> &mut Vec<Vec<NonNull<Header>>> {
+        // SAFETY: per the contract, the access is exclusive.
+        unsafe { &mut *self.lists.get() }
+    }
+
+    /// Adds `delta` to the unpublished count; returns the new value.
+    ///
+    /// # Safety
+    /// As for [`Shard::lists`].
+    pub(crate) unsafe fn count(&self, delta: isize) -> isize {
+        let n = self.unpublished.load(Ordering::Relaxed) + delta;
+        self.unpublished.store(n, Ordering::Relaxed);
+        n
+    }
+
+    /// Hands an object over to whoever owns the lists.
+    pub(crate) fn post(&self, handover: Handover) {
+        self.inbox.lock().push(handover);
+        self.mail.store(true, Ordering::Release);
+    }
+
+    /// Locks the inbox; for an orphaned heap this lock also guards the lists.
+    pub(crate) fn lock_inbox(&self) -> crate::sync::MutexGuard<'_, Vec<Handover>> {
+        self.inbox.lock()
+    }
+
+    pub(crate) fn has_mail(&self) -> bool {
+        self.mail.load(Ordering::Relaxed)
+    }
+
+    /// Takes the handed-over objects, in the order they came.
+    pub(crate) fn take_mail(&self) -> Vec<Handover> {
+        let mut inbox = self.inbox.lock();
+        self.mail.store(false, Ordering::Relaxed);
+        core::mem::take(&mut *inbox)
+    }
+}
+
+/// Appends an object to list `gen`, recording its generation and position.
+pub(crate) fn push(lists: &mut [Vec<NonNull<Header>>], gen: usize, object: NonNull<Header>) {
+    let list = &mut lists[gen];
+    // SAFETY: listed objects are alive.
+    let header = unsafe { object.as_ref() };
+    header.set_generation(gen);
+    header.set(flag::LISTED);
+    header.index.store(list.len() as u32, Ordering::Relaxed);
+    list.push(object);
+}
+
+/// Appends a freshly allocated object to gen 0. Its header already says gen 0 and `LISTED`,
+/// and no other thread can see it yet, so only the position is written.
+#[inline]
+pub(crate) fn push_new(lists: &mut [Vec<NonNull<Header>>], object: NonNull<Header>) {
+    let list = &mut lists[0];
+    // SAFETY: the object was just allocated.
+    let header = unsafe { object.as_ref() };
+    header.index.store(list.len() as u32, Ordering::Relaxed);
+    list.push(object);
+}
+
+/// Removes a dead object from its list. Nobody else can reach a dead object's flags, so they
+/// are written without a read-modify-write.
+#[inline]
+pub(crate) fn remove(lists: &mut [Vec<NonNull<Header>>], header: &Header) {
+    let list = &mut lists[header.generation()];
+    let index = header.index.load(Ordering::Relaxed) as usize;
+    debug_assert!(core::ptr::eq(list[index].as_ptr(), header));
+    list.swap_remove(index);
+    if let Some(moved) = list.get(index) {
         // SAFETY: listed objects are alive.
-        let header = unsafe { object.as_ref() };
-        header.set_generation(gen);
-        header.index.store(list.len() as u32, Ordering::Relaxed);
-        list.push(object);
+        unsafe { moved.as_ref() }
+            .index
+            .store(index as u32, Ordering::Relaxed);
     }
+    header
+        .flags
+        .store(header.flags() & !flag::LISTED, Ordering::Relaxed);
+}
 
-    /// Removes an object from its list.
-    pub(crate) fn remove(&mut self, header: &Header) {
-        let list = &mut self.lists[header.generation()];
-        let index = header.index.load(Ordering::Relaxed) as usize;
-        debug_assert!(core::ptr::eq(list[index].as_ptr(), header));
-        list.swap_remove(index);
-        if let Some(moved) = list.get(index) {
-            // SAFETY: listed objects are alive.
-            unsafe { moved.as_ref() }
-                .index
-                .store(index as u32, Ordering::Relaxed);
-        }
-    }
-
-    /// Moves every object of list `from` to the end of list `to`.
-    pub(crate) fn merge(&mut self, from: usize, to: usize) {
-        let moved = core::mem::take(&mut self.lists[from]);
-        for object in moved {
-            self.push(to, object);
-        }
+/// Moves every object of list `from` to the end of list `to`.
+pub(crate) fn merge(lists: &mut [Vec<NonNull<Header>>], from: usize, to: usize) {
+    let moved = core::mem::take(&mut lists[from]);
+    for object in moved {
+        push(lists, to, object);
     }
 }
 

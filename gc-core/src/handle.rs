@@ -142,7 +142,7 @@ impl<T: Trace> Clone for Gc<T> {
     #[inline]
     fn clone(&self) -> Self {
         let header = self.header();
-        if T::TRACKED && !world::is_holding() {
+        if T::TRACKED && !world::is_holding() && !cfg!(gc_seeded_bug = "clone_no_hold") {
             world::held(|| header.inc_strong());
         } else {
             header.inc_strong();
@@ -274,9 +274,14 @@ impl GcAny {
         self.header().type_name()
     }
 
-    /// Strong handles to the object, this one included.
+    /// Strong handles to the object, this one included (`u32::MAX` once immortal).
     pub fn ref_count(&self) -> usize {
-        self.header().strong_count() as usize
+        let header = self.header();
+        if header.is_immortal() {
+            u32::MAX as usize
+        } else {
+            header.strong_count() as usize
+        }
     }
 
     /// True when the finalizer has run.

@@ -258,6 +258,10 @@ impl Header {
     /// One weak reference fewer (or the implicit one of the strong handles); true when the
     /// allocation must be freed now.
     pub(crate) fn dec_weak(&self) -> bool {
+        // The last reference of any kind: nobody is left to race with, skip the RMW.
+        if self.weak.load(Ordering::Acquire) == 1 {
+            return true;
+        }
         let old = self.weak.fetch_sub(1, Ordering::Release);
         if old == 1 {
             crate::sync::fence(Ordering::Acquire);

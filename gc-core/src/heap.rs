@@ -1,9 +1,9 @@
 //! `Heap`: one collector instance — its shards of generation lists, its counters and settings.
 //!
-//! Allocation puts a tracked object on generation 0 of the calling thread's shard; its death
-//! by reference count takes it off again under that shard's mutex, from whatever thread. Gen-0
-//! counts are kept per shard and published to the heap in batches, so the hot paths touch no
-//! shared cache line but their shard's.
+//! Allocation puts a tracked object on generation 0 of the shard the calling thread owns (see
+//! `generation`); its death by reference count takes it off again — directly on the owning
+//! thread, through the shard's inbox from any other. Gen-0 counts are kept per shard and
+//! published to the heap in batches, so the hot paths touch no shared cache line.
 //!
 //! # Lifetime
 //!
@@ -21,9 +21,12 @@ use crossbeam_utils::CachePadded;
 use crate::collector::CollectorState;
 use crate::config::Config;
 use crate::error::GcError;
-use crate::generation::{Counters, Shard};
+use crate::generation::{self, Counters, Handover, Shard};
 use crate::handle::Gc;
 use crate::header::{flag, GcBox, Header, VTable};
+use core::cell::Cell;
+use core::ptr::NonNull;
+
 use crate::sync::{Arc, AtomicBool, AtomicIsize, AtomicUsize, Mutex, Ordering};
 use crate::trace::Trace;
 use crate::world::{self, Hold};
@@ -38,7 +41,7 @@ pub struct Heap {
 
 pub(crate) struct HeapInner {
     pub(crate) config: Config,
-    pub(crate) shards: Box<[CachePadded<Mutex<Shard>>]>,
+    pub(crate) shards: Box<[CachePadded<Shard>]>,
     /// `Heap` and `Mutator` handles alive.
     handles: AtomicUsize,
     /// Published part of `count()[0]`.
@@ -84,17 +87,26 @@ impl HeapInner {
         world::safepoint();
         let gc = {
             let _hold = Hold::take();
-            let shard = world::thread_index() % self.shards.len();
-            flags |= flag::TRACKED | flag::LISTED | ((shard as u32) << flag::SHARD_SHIFT);
+            let token = world::thread_token();
+            let (index, owned) = match self.my_shard(token) {
+                Some(index) => (index, true),
+                None => (token % self.shards.len(), false),
+            };
+            flags |= flag::TRACKED | flag::LISTED | ((index as u32) << flag::SHARD_SHIFT);
             let header = Header::new(vtable, flags, self);
             let object = GcBox::allocate(header, value);
-            let mut lists = self.shards[shard].lock();
-            lists.push(0, object);
-            lists.unpublished += 1;
-            if lists.unpublished >= self.publish_batch.load(Ordering::Relaxed) {
-                let delta = core::mem::take(&mut lists.unpublished);
-                drop(lists);
-                self.publish(delta);
+            let shard = &self.shards[index];
+            if owned {
+                // SAFETY: this thread owns the shard and holds the world.
+                unsafe {
+                    if shard.has_mail() {
+                        self.drain(shard);
+                    }
+                    generation::push_new(shard.lists(), object);
+                    self.count_young(shard, 1);
+                }
+            } else {
+                shard.post(Handover::List(object, 0));
             }
             // SAFETY: a fresh box owns one strong reference.
             unsafe { Gc::from_owned(object) }
@@ -103,6 +115,104 @@ impl HeapInner {
             self.collect_if_due();
         }
         gc
+    }
+
+    /// The shard this thread owns in this heap, claiming a free one on first use; `None` when
+    /// every shard is taken (the thread then hands its objects over through inboxes).
+    #[inline]
+    fn my_shard(&self, token: usize) -> Option<usize> {
+        let me: *const HeapInner = self;
+        LAST_SHARD.with(|last| {
+            let (heap, index) = last.get();
+            if heap == me && self.shards[index].owner.load(Ordering::Relaxed) == token {
+                return Some(index);
+            }
+            let index = self.claim(token)?;
+            last.set((me, index));
+            Some(index)
+        })
+    }
+
+    #[cold]
+    fn claim(&self, token: usize) -> Option<usize> {
+        if let Some(index) = self
+            .shards
+            .iter()
+            .position(|s| s.owner.load(Ordering::Relaxed) == token)
+        {
+            return Some(index);
+        }
+        let index = self.shards.iter().position(|s| {
+            s.owner
+                .compare_exchange(0, token, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+        })?;
+        #[cfg(not(loom))]
+        CLAIMS.with(|claims| claims.0.borrow_mut().push((self.weak_self(), index)));
+        Some(index)
+    }
+
+    #[cfg(not(loom))]
+    fn weak_self(&self) -> std::sync::Weak<HeapInner> {
+        // SAFETY: `self` lives in the `Arc` made by `Heap::with_config`; rebuilding it
+        // temporarily (without touching the count, thanks to `ManuallyDrop`) only downgrades.
+        let arc = core::mem::ManuallyDrop::new(unsafe { Arc::from_raw(self as *const HeapInner) });
+        Arc::downgrade(&arc)
+    }
+
+    /// Adds to a shard's gen-0 count, publishing a full batch.
+    ///
+    /// # Safety
+    /// As for [`Shard::lists`].
+    unsafe fn count_young(&self, shard: &Shard, delta: isize) {
+        // SAFETY: forwarded.
+        let n = unsafe { shard.count(delta) };
+        if n.abs() >= self.publish_batch.load(Ordering::Relaxed) {
+            // SAFETY: forwarded.
+            unsafe { shard.count(-n) };
+            self.publish(n);
+        }
+    }
+
+    /// Processes what other threads handed over to `shard`.
+    ///
+    /// # Safety
+    /// As for [`Shard::lists`].
+    pub(crate) unsafe fn drain(&self, shard: &Shard) {
+        for handover in shard.take_mail() {
+            // SAFETY: forwarded; handed-over objects are alive until processed here.
+            unsafe {
+                match handover {
+                    Handover::List(object, gen) => {
+                        generation::push(shard.lists(), gen, object);
+                        if gen == 0 {
+                            self.count_young(shard, 1);
+                        }
+                    }
+                    Handover::Dead(object) => {
+                        let header = object.as_ref();
+                        generation::remove(shard.lists(), header);
+                        self.count_young(shard, -1);
+                        if header.dec_weak() {
+                            (header.vtable.dealloc)(object.as_ptr());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Drains every shard (with the world stopped).
+    ///
+    /// # Safety
+    /// The caller has the world stopped.
+    pub(crate) unsafe fn drain_all(&self) {
+        for shard in self.shards.iter() {
+            if shard.has_mail() {
+                // SAFETY: the world is stopped.
+                unsafe { self.drain(shard) };
+            }
+        }
     }
 
     /// Adds a shard's batch to the gen-0 count (never below zero) and flags a due collection.
@@ -122,14 +232,18 @@ impl HeapInner {
 
     /// `count()[0]`: published plus unpublished, never below zero.
     pub(crate) fn young_count(&self) -> usize {
-        let unpublished: isize = self.shards.iter().map(|s| s.lock().unpublished).sum();
+        let unpublished: isize = self
+            .shards
+            .iter()
+            .map(|s| s.unpublished.load(Ordering::Relaxed))
+            .sum();
         (self.young.load(Ordering::Relaxed) + unpublished).max(0) as usize
     }
 
     /// Zeroes gen 0's count (after a collection, with the world stopped).
     pub(crate) fn reset_young(&self) {
         for shard in self.shards.iter() {
-            shard.lock().unpublished = 0;
+            shard.unpublished.store(0, Ordering::Relaxed);
         }
         self.young.store(0, Ordering::Relaxed);
         self.trigger_at
@@ -159,21 +273,52 @@ impl HeapInner {
             .filter(|_| len >= self.config.parallel_cutoff)
     }
 
-    /// Takes a dead object off its list. The caller holds the world.
-    pub(crate) fn unlist(&self, header: &Header) {
-        let orphaned = {
-            let mut lists = self.shards[header.shard()].lock();
-            lists.remove(header);
-            header.clear(flag::LISTED);
-            lists.unpublished -= 1;
-            if lists.unpublished <= -self.publish_batch.load(Ordering::Relaxed) {
-                let delta = core::mem::take(&mut lists.unpublished);
-                drop(lists);
-                self.publish(delta);
-            }
-            self.orphaned.load(Ordering::Acquire)
-        };
-        if orphaned && self.orphans.fetch_sub(1, Ordering::AcqRel) == 1 {
+    /// Takes a dying object off its list if this thread owns its shard; false if the list
+    /// must be left to the owner ([`HeapInner::hand_over_dead`] once the value is dropped).
+    /// The caller holds the world.
+    ///
+    /// # Safety
+    /// `object` is listed on this heap and dying (no strong handle left).
+    pub(crate) unsafe fn unlist_if_mine(&self, object: NonNull<Header>) -> bool {
+        // SAFETY: per the contract.
+        let header = unsafe { object.as_ref() };
+        let shard = &self.shards[header.shard()];
+        if self.orphaned.load(Ordering::Acquire) {
+            // SAFETY: per the contract; with the heap orphaned, the inbox mutex guards lists.
+            unsafe { self.unlist_orphan(shard, header) };
+            return true;
+        }
+        if shard.owner.load(Ordering::Relaxed) != world::thread_token() {
+            return false;
+        }
+        // SAFETY: this thread owns the shard and holds the world.
+        unsafe {
+            generation::remove(shard.lists(), header);
+            self.count_young(shard, -1);
+        }
+        true
+    }
+
+    /// Hands a dead object whose value is dropped to its shard's owner, who unlists and frees it.
+    pub(crate) fn hand_over_dead(&self, object: NonNull<Header>) {
+        // SAFETY: the object is alive until the owner processes the handover.
+        let shard = unsafe { object.as_ref() }.shard();
+        self.shards[shard].post(Handover::Dead(object));
+    }
+
+    /// Unlisting once the heap is orphaned: no allocation or collection can run any more, so
+    /// the shard's inbox mutex serialises the remaining frees. The last one frees the heap.
+    ///
+    /// # Safety
+    /// As for [`HeapInner::unlist_if_mine`]; nothing may touch the heap after this returns.
+    #[cold]
+    unsafe fn unlist_orphan(&self, shard: &Shard, header: &Header) {
+        {
+            let _lists = shard.lock_inbox();
+            // SAFETY: the inbox mutex is the lists' lock for an orphaned heap.
+            unsafe { generation::remove(shard.lists(), header) };
+        }
+        if self.orphans.fetch_sub(1, Ordering::AcqRel) == 1 {
             // SAFETY: the orphaned heap's last listed object just left; `orphan` leaked one
             // `Arc` for exactly this moment, and nothing else refers to the heap any more.
             unsafe { drop(Arc::from_raw(self as *const HeapInner)) };
@@ -190,18 +335,22 @@ impl HeapInner {
     /// The last handle went: collect, then free the heap or leave it to its survivors.
     fn orphan(this: &Arc<HeapInner>) {
         this.collect_full_now();
-        let guards: Vec<_> = this.shards.iter().map(|s| s.lock()).collect();
-        let listed: usize = guards
-            .iter()
-            .map(|g| g.lists.iter().map(Vec::len).sum::<usize>())
-            .sum();
+        let stopped = world::stop(None);
+        // SAFETY: the world is stopped.
+        let listed: usize = unsafe {
+            this.drain_all();
+            this.shards
+                .iter()
+                .map(|s| s.lists().iter().map(Vec::len).sum::<usize>())
+                .sum()
+        };
         if listed > 0 {
             this.orphans.store(listed, Ordering::Release);
             this.orphaned.store(true, Ordering::Release);
-            // The survivors' share of the heap, released by the last of them in `unlist`.
+            // The survivors' share of the heap, released by the last of them to leave.
             let _ = Arc::into_raw(this.clone());
         }
-        drop(guards);
+        drop(stopped);
     }
 }
 
@@ -229,7 +378,7 @@ impl Heap {
         let generations = config.thresholds.len();
         let inner = HeapInner {
             shards: (0..config.shards)
-                .map(|_| CachePadded::new(Mutex::new(Shard::new(generations))))
+                .map(|_| CachePadded::new(Shard::new(generations)))
                 .collect(),
             handles: AtomicUsize::new(1),
             young: AtomicIsize::new(0),
@@ -361,4 +510,29 @@ impl core::fmt::Debug for Heap {
             .field("enabled", &self.is_enabled())
             .finish()
     }
+}
+
+crate::sync::thread_local_facade! {
+    /// The last (heap, shard) this thread allocated into: the allocation fast path.
+    static LAST_SHARD: Cell<(*const HeapInner, usize)> = Cell::new((core::ptr::null(), 0));
+}
+
+/// The shards this thread owns, given back when it exits.
+#[cfg(not(loom))]
+struct Claims(core::cell::RefCell<Vec<(std::sync::Weak<HeapInner>, usize)>>);
+
+#[cfg(not(loom))]
+impl Drop for Claims {
+    fn drop(&mut self) {
+        for (heap, index) in self.0.get_mut().drain(..) {
+            if let Some(heap) = heap.upgrade() {
+                heap.shards[index].owner.store(0, Ordering::Release);
+            }
+        }
+    }
+}
+
+#[cfg(not(loom))]
+std::thread_local! {
+    static CLAIMS: Claims = const { Claims(core::cell::RefCell::new(Vec::new())) };
 }

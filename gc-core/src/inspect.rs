@@ -11,19 +11,21 @@ use crate::trace::{Trace, Tracer};
 use crate::world;
 
 impl HeapInner {
-    /// Strong handles to the objects on lists `gens` of every shard.
+    /// Strong handles to the objects on lists `gens` of every shard (a brief stop of the world).
     pub(crate) fn snapshot(&self, gens: core::ops::Range<usize>) -> Vec<GcAny> {
-        world::held(|| {
-            let mut out = Vec::new();
-            for shard in self.shards.iter() {
-                let lists = shard.lock();
-                for list in &lists.lists[gens.clone()] {
-                    // SAFETY: listed objects are alive while their shard is locked.
-                    out.extend(list.iter().filter_map(|&p| unsafe { GcAny::try_new(p) }));
+        let mut out = Vec::new();
+        let stopped = world::stop(None);
+        for shard in self.shards.iter() {
+            // SAFETY: the world is stopped, so the lists hold only live objects and are still.
+            unsafe {
+                self.drain(shard);
+                for list in &shard.lists()[gens.clone()] {
+                    out.extend(list.iter().filter_map(|&p| GcAny::try_new(p)));
                 }
             }
-            out
-        })
+        }
+        drop(stopped);
+        out
     }
 }
 

@@ -48,7 +48,11 @@ mod handle;
 mod header;
 mod heap;
 mod inspect;
+#[cfg(loom)]
+#[doc(hidden)]
+pub mod loom_hooks;
 mod mutator;
+pub mod objgraph;
 #[cfg(feature = "pause-histogram")]
 mod pauses;
 mod reclaim;

@@ -20,7 +20,11 @@ pub struct PauseHistograms {
 
 impl PauseHistograms {
     pub(crate) fn new() -> Self {
-        let histogram = || Histogram::new(3).expect("3 significant figures are supported");
+        // 1 ns to one hour at 3 significant figures; longer pauses saturate at an hour.
+        let histogram = || {
+            Histogram::new_with_bounds(1, 3_600_000_000_000, 3)
+                .expect("the bounds and precision are valid")
+        };
         PauseHistograms {
             time_to_safepoint: histogram(),
             work: histogram(),

@@ -61,7 +61,7 @@ pub(crate) unsafe fn last_reference_gone(ptr: NonNull<Header>) {
 unsafe fn destroy(ptr: NonNull<Header>) {
     // SAFETY: the allocation lives until `dec_weak` below says otherwise.
     let header = unsafe { ptr.as_ref() };
-    if header.has(flag::TRACKED) {
+    if header.has(flag::TRACKED) && !cfg!(gc_seeded_bug = "free_no_hold") {
         // SAFETY: forwarded.
         world::held(|| unsafe { destroy_held(ptr) });
     } else {
@@ -89,17 +89,27 @@ unsafe fn destroy_held(ptr: NonNull<Header>) {
                 return;
             }
         }
-        if header.has(flag::LISTED) {
-            // SAFETY: a listed object keeps its heap alive; we hold the world, so the
-            // collector is not moving it between lists.
-            unsafe { (*header.heap).unlist(header) };
-        }
+        // A listed object keeps its heap alive; holding the world, the collector is not
+        // moving it between lists. Off the list now if its shard is this thread's.
+        let handed_over = header.has(flag::LISTED)
+            // SAFETY: listed on its heap, and dying.
+            && !unsafe { (*header.heap).unlist_if_mine(ptr) };
         if header.has(flag::HAS_WEAK_CALLBACKS) {
             weak::run_callbacks(header);
         }
-        header.set(flag::DROPPED);
+        // Dead: no other thread writes these flags any more.
+        header.flags.store(
+            header.flags() | flag::DROPPED,
+            crate::sync::Ordering::Relaxed,
+        );
         // SAFETY: no strong handle remains and the value has not been dropped.
         unsafe { (header.vtable.drop_value)(ptr.as_ptr()) };
+        if handed_over {
+            // The shard's owner unlists the object and frees the allocation.
+            // SAFETY: still listed, so its heap is alive.
+            unsafe { (*header.heap).hand_over_dead(ptr) };
+            return;
+        }
     }
     if header.dec_weak() {
         // SAFETY: no handle of either kind remains.

@@ -156,14 +156,14 @@ impl Instant {
 /// Declares thread-locals: std's (const-initialised) normally, loom's under `cfg(loom)` so each
 /// modelled thread gets its own.
 macro_rules! gc_thread_local {
-    ($(static $name:ident: $t:ty = $init:expr;)*) => {
+    ($($(#[$attr:meta])* static $name:ident: $t:ty = $init:expr;)*) => {
         #[cfg(not(loom))]
         std::thread_local! {
-            $(static $name: $t = const { $init };)*
+            $($(#[$attr])* static $name: $t = const { $init };)*
         }
         #[cfg(loom)]
         loom::thread_local! {
-            $(static $name: $t = $init;)*
+            $($(#[$attr])* static $name: $t = $init;)*
         }
     };
 }

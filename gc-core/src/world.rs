@@ -42,6 +42,7 @@ const NO_SLOT: usize = usize::MAX;
 pub(crate) struct World {
     slots: [CachePadded<AtomicUsize>; SLOTS],
     next_slot: AtomicUsize,
+    next_token: AtomicUsize,
     /// A stop is being requested or is in force.
     stop_requested: AtomicBool,
     /// Taken by the one thread allowed to stop the world.
@@ -58,6 +59,7 @@ impl World {
         World {
             slots: core::array::from_fn(|_| CachePadded::new(AtomicUsize::new(0))),
             next_slot: AtomicUsize::new(0),
+            next_token: AtomicUsize::new(1),
             stop_requested: AtomicBool::new(false),
             stopper: AtomicBool::new(false),
             lock: Mutex::new(()),
@@ -123,6 +125,7 @@ impl Drop for SlotOwner {
 }
 
 crate::sync::thread_local_facade! {
+    static TOKEN: Cell<usize> = Cell::new(0);
     static HOLDS: Holds = Holds::new();
     static SLOT: SlotOwner = SlotOwner { slot: Cell::new(NO_SLOT) };
 }
@@ -138,14 +141,26 @@ fn my_slot() -> usize {
     })
 }
 
-/// A stable small number for this thread, used to pick its heap shard.
-pub(crate) fn thread_index() -> usize {
-    my_slot()
+/// A number unique to this thread for the life of the process (never 0, never reused).
+#[inline]
+pub(crate) fn thread_token() -> usize {
+    TOKEN.with(|t| {
+        let token = t.get();
+        if token != 0 {
+            return token;
+        }
+        let token = world().next_token.fetch_add(1, Ordering::Relaxed);
+        t.set(token);
+        token
+    })
 }
 
 fn release_slot(slot: usize) {
     let w = world();
+    #[cfg(not(gc_seeded_bug = "slot_relaxed"))]
     let prev = w.slots[slot].fetch_sub(1, Ordering::Release);
+    #[cfg(gc_seeded_bug = "slot_relaxed")]
+    let prev = w.slots[slot].fetch_sub(1, Ordering::Relaxed);
     if prev & WRITER != 0 {
         let _l = w.lock.lock();
         w.drained.notify_all();
@@ -156,7 +171,10 @@ fn release_slot(slot: usize) {
 fn acquire_slot(slot: usize) {
     let w = world();
     loop {
+        #[cfg(not(gc_seeded_bug = "slot_relaxed"))]
         let prev = w.slots[slot].fetch_add(1, Ordering::Acquire);
+        #[cfg(gc_seeded_bug = "slot_relaxed")]
+        let prev = w.slots[slot].fetch_add(1, Ordering::Relaxed);
         if prev & WRITER == 0 {
             return;
         }

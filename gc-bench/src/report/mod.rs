@@ -62,6 +62,16 @@ fn join(v: &[u64]) -> String {
     v.iter().map(u64::to_string).collect::<Vec<_>>().join("/")
 }
 
+/// `g0/g1/g2`, plus abandoned (missed) collections if any.
+fn collections_cell(r: &RunResult) -> String {
+    let missed: u64 = r.missed.iter().sum();
+    if missed > 0 {
+        format!("{} ({missed} missed)", join(&r.collections))
+    } else {
+        join(&r.collections)
+    }
+}
+
 fn write_json(path: &Path, value: &impl Serialize) -> Result<(), String> {
     let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
     std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
@@ -406,7 +416,7 @@ pub fn study_markdown(
                 r.mmu_10ms,
                 r.mmu_100ms,
                 r.gc_fraction * 100.0,
-                join(&r.collections),
+                collections_cell(r),
                 fmt_count(r.peak_live_objects as f64),
                 sig3(r.peak_rss_kb as f64 / 1024.0),
                 match r.request_latency {

@@ -35,8 +35,9 @@ fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     if lo > hi {
         return (FLOOR_MS, 1.0);
     }
-    let lo = 10f64.powf(lo.log10().floor());
-    let hi = 10f64.powf((hi.log10() + 1e-9).ceil()).max(lo * 10.0);
+    // Room on the right for the points' labels.
+    let lo = 10f64.powf((lo / 1.5).log10().floor());
+    let hi = 10f64.powf((hi * 4.0).log10().ceil()).max(lo * 10.0);
     (lo, hi)
 }
 

@@ -15,8 +15,10 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use super::{hold_all, mark, subtract_refs, update_refs, Object};
+use crate::generation::{self, Handover};
 use crate::header::{flag, Header};
 use crate::heap::HeapInner;
+use crate::sync::Ordering;
 use crate::trace::Tracer;
 use crate::world::{self, StopError};
 
@@ -55,22 +57,28 @@ pub(crate) fn scan(
     let dest = (gen + 1).min(heap.generations() - 1);
     let mut unreachable = Vec::new();
     let mut survivors = 0;
+    let dest_bits = (dest as u32) << flag::GEN_SHIFT;
     for &object in &set {
         let header = object.header();
-        if header.has(flag::REACHABLE) {
-            header.clear(flag::IN_SET | flag::REACHABLE | flag::PINNED);
+        // The world is stopped and the workers are done: this thread alone writes flags.
+        let flags = header.flags() & !(flag::IN_SET | flag::PINNED);
+        if flags & flag::REACHABLE != 0 {
+            let flags = (flags & !(flag::REACHABLE | flag::GEN_MASK)) | dest_bits;
+            header.flags.store(flags, Ordering::Relaxed);
+            let shard = &heap.shards[header.shard()];
+            // SAFETY: the world is stopped.
+            let list = unsafe { &mut shard.lists()[dest] };
+            header.index.store(list.len() as u32, Ordering::Relaxed);
+            list.push(object.0);
             survivors += 1;
         } else {
-            header.clear(flag::LISTED);
-            header.set(flag::WEAK_CLEARED);
+            let flags = (flags & !flag::LISTED) | flag::WEAK_CLEARED | flag::IN_SET;
+            #[cfg(gc_seeded_bug = "weak_not_cleared")]
+            let flags = flags & !flag::WEAK_CLEARED;
+            header.flags.store(flags, Ordering::Relaxed);
             unreachable.push(object);
         }
     }
-    relist(
-        heap,
-        set.iter().copied().filter(|o| o.header().has(flag::LISTED)),
-        dest,
-    );
     hold_all(&unreachable);
     let garbage_callbacks = weak_registrations(&unreachable);
     heap.counters.lock().collected(gen, survivors);
@@ -87,36 +95,44 @@ pub(crate) fn scan(
     Ok(scan)
 }
 
-/// Drains lists `0..=gen` of every shard into one set, flagging each object `IN_SET`.
+/// Drains lists `0..=gen` of every shard into one set, flagging each object `IN_SET`. The
+/// world is stopped.
 fn take(heap: &HeapInner, gen: usize) -> Vec<Object> {
     let mut set = Vec::new();
     for shard in heap.shards.iter() {
-        let mut lists = shard.lock();
-        for list in &mut lists.lists[..=gen] {
-            set.extend(list.drain(..).map(Object));
+        // SAFETY: the world is stopped.
+        unsafe {
+            heap.drain(shard);
+            for list in &mut shard.lists()[..=gen] {
+                set.extend(list.drain(..).map(Object));
+            }
         }
     }
     for object in &set {
-        object.header().set(flag::IN_SET);
+        let header = object.header();
+        // The world is stopped: this thread alone writes flags.
+        header
+            .flags
+            .store(header.flags() | flag::IN_SET, Ordering::Relaxed);
     }
     set
 }
 
-/// Puts objects back on list `gen` of their own shards.
+/// Puts objects back on list `gen` of their own shards, with the world stopped.
 pub(crate) fn relist(heap: &HeapInner, objects: impl Iterator<Item = Object>, gen: usize) {
-    let mut by_shard: Vec<Vec<Object>> = vec![Vec::new(); heap.shards.len()];
     for object in objects {
-        by_shard[object.header().shard()].push(object);
+        let shard = &heap.shards[object.header().shard()];
+        // SAFETY: the world is stopped.
+        unsafe { generation::push(shard.lists(), gen, object.0) };
     }
-    for (shard, objects) in heap.shards.iter().zip(by_shard) {
-        if objects.is_empty() {
-            continue;
-        }
-        let mut lists = shard.lock();
-        for object in objects {
-            object.header().set(flag::LISTED);
-            lists.push(gen, object.0);
-        }
+}
+
+/// Puts objects back on list `gen` of their own shards with the world running: each owner
+/// lists them at its next allocation, the collector before its next scan.
+pub(crate) fn hand_back(heap: &HeapInner, objects: impl Iterator<Item = Object>, gen: usize) {
+    for object in objects {
+        object.header().set(flag::LISTED);
+        heap.shards[object.header().shard()].post(Handover::List(object.0, gen));
     }
 }
 
@@ -144,6 +160,8 @@ fn weak_registrations(objects: &[Object]) -> HashSet<u64> {
     for object in objects {
         let header: &Header = object.header();
         let mut tracer = Tracer::new(&mut edges, true);
+        // Weak handles are untracked: containers skip them unless asked for everything.
+        tracer.all = true;
         tracer.weak_callbacks = Some(&mut ids);
         // SAFETY: the object is alive (held) and its value intact; the world is stopped.
         unsafe { (header.vtable.trace)(object.0.as_ptr(), &mut tracer) };

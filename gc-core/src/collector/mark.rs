@@ -29,7 +29,36 @@ fn is_root(header: &Header) -> bool {
 /// Sets `REACHABLE`; true if this call set it.
 #[inline]
 fn claim(header: &Header) -> bool {
+    if cfg!(gc_seeded_bug = "claim_racy") {
+        return claim_alone(header);
+    }
     header.flags.fetch_or(flag::REACHABLE, Ordering::Relaxed) & flag::REACHABLE == 0
+}
+
+/// The parallel mark's first pass, per object: claims it if it is a root; true if this call
+/// claimed it.
+#[inline]
+pub(crate) fn claim_root(object: &Object) -> bool {
+    let header = object.header();
+    is_root(header) && claim(header)
+}
+
+/// One worker's step of the parallel mark: traces `object` and claims every member it reaches
+/// that no worker has claimed yet, handing each to `push`.
+#[inline]
+pub(crate) fn mark_step(
+    object: &Object,
+    edges: &mut Vec<NonNull<Header>>,
+    mut push: impl FnMut(Object),
+) {
+    trace_member(object, edges);
+    for edge in edges.iter() {
+        // SAFETY: an edge of a live object points at a live object.
+        let target = unsafe { edge.as_ref() };
+        if is_member(target) && claim(target) {
+            push(Object(*edge));
+        }
+    }
 }
 
 /// Sets `REACHABLE` without a read-modify-write (only one thread marks).
@@ -71,8 +100,7 @@ fn parallel(pool: &rayon::ThreadPool, set: &[Object]) {
     let injector = Injector::new();
     pool.install(|| {
         set.par_iter().for_each(|object| {
-            let header = object.header();
-            if is_root(header) && claim(header) {
+            if claim_root(object) {
                 injector.push(*object);
             }
         })
@@ -117,14 +145,7 @@ fn work(
     let mut edges = Vec::new();
     loop {
         while let Some(object) = find(worker, injector, stealers) {
-            trace_member(&object, &mut edges);
-            for edge in &edges {
-                // SAFETY: an edge of a live object points at a live object.
-                let target = unsafe { edge.as_ref() };
-                if is_member(target) && claim(target) {
-                    worker.push(Object(*edge));
-                }
-            }
+            mark_step(&object, &mut edges, |claimed| worker.push(claimed));
         }
         idle.fetch_add(1, Ordering::SeqCst);
         let mut spins = 0u32;

@@ -19,10 +19,18 @@ mod subtract_refs;
 mod teardown;
 mod update_refs;
 
+#[cfg(loom)]
+pub(crate) use self::{
+    mark::{claim_root, mark_step, run as mark_run},
+    subtract_refs::{run as subtract_refs_run, subtract_step},
+    update_refs::run as update_refs_run,
+};
+
 use core::ptr::NonNull;
 use std::time::Duration;
 
 use crate::error::GcError;
+use crate::generation;
 use crate::handle::GcAny;
 use crate::header::{flag, Header};
 use crate::heap::{Heap, HeapInner};
@@ -90,6 +98,8 @@ impl HeapInner {
     fn timeout(&self, wait: Wait) -> Option<Duration> {
         match wait {
             Wait::Unbounded => None,
+            #[cfg(gc_seeded_bug = "auto_wait_unbounded")]
+            Wait::Bounded => None,
             Wait::Bounded => Some(self.config.safepoint_timeout),
         }
     }
@@ -156,6 +166,14 @@ impl HeapInner {
         let Ok(scan) = gather::scan(self, gen, self.timeout(wait)) else {
             self.state.lock().stats[gen].missed += 1;
             self.defer_retry();
+            self.notify(
+                Phase::Stop,
+                &CollectionInfo {
+                    generation: gen,
+                    duration: started.elapsed(),
+                    ..CollectionInfo::default()
+                },
+            );
             return 0;
         };
         self.pending.store(false, Ordering::Relaxed);
@@ -320,9 +338,10 @@ impl Heap {
         let permanent = self.generations();
         self.with_world_stopped(|inner| {
             for shard in inner.shards.iter() {
-                let mut lists = shard.lock();
+                // SAFETY: the world is stopped.
+                let lists = unsafe { shard.lists() };
                 for gen in 0..permanent {
-                    lists.merge(gen, permanent);
+                    generation::merge(lists, gen, permanent);
                 }
             }
             inner.reset_young();
@@ -334,7 +353,8 @@ impl Heap {
         let permanent = self.generations();
         self.with_world_stopped(|inner| {
             for shard in inner.shards.iter() {
-                shard.lock().merge(permanent, permanent - 1);
+                // SAFETY: the world is stopped.
+                generation::merge(unsafe { shard.lists() }, permanent, permanent - 1);
             }
         });
     }
@@ -342,11 +362,14 @@ impl Heap {
     /// Objects in the permanent generation (CPython `gc.get_freeze_count`).
     pub fn freeze_count(&self) -> usize {
         let permanent = self.generations();
-        self.inner
-            .shards
-            .iter()
-            .map(|s| s.lock().lists[permanent].len())
-            .sum()
+        let mut count = 0;
+        self.with_world_stopped(|inner| {
+            for shard in inner.shards.iter() {
+                // SAFETY: the world is stopped.
+                count += unsafe { shard.lists() }[permanent].len();
+            }
+        });
+        count
     }
 
     /// Runs `f` with the world stopped and no collection of this heap in progress.
@@ -361,6 +384,8 @@ impl Heap {
             std::thread::yield_now();
         }
         let stopped = world::stop(None);
+        // SAFETY: the world is stopped.
+        unsafe { self.inner.drain_all() };
         f(&self.inner);
         drop(stopped);
         self.inner.collecting.store(false, Ordering::Release);

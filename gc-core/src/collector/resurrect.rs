@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use super::gather::{relist, Scan};
+use super::gather::{hand_back, relist, Scan};
 use super::mark::mark_from;
 use super::subtract_refs::trace_member;
 use super::{is_member, Object};
@@ -45,6 +45,8 @@ pub(crate) fn finalize(
             finalized_any = true;
         }
     }
+    #[cfg(gc_seeded_bug = "no_resurrection_check")]
+    let finalized_any = false;
     if !finalized_any {
         clear_membership(&unreachable);
         return unreachable;
@@ -54,7 +56,7 @@ pub(crate) fn finalize(
         // A bounded wait ran out: keep everything. Finalizers never run twice, so the next
         // collection tears the garbage down without this check.
         clear_membership(&unreachable);
-        relist(heap, unreachable.iter().copied(), dest);
+        hand_back(heap, unreachable.iter().copied(), dest);
         release(&unreachable);
         return Vec::new();
     };

@@ -46,20 +46,34 @@ fn subtract_sequential(set: &[Object]) {
     }
 }
 
-fn subtract_parallel(set: &[Object]) {
-    set.par_iter().for_each_init(Vec::new, |edges, object| {
-        trace_member(object, edges);
-        for edge in edges.iter() {
-            // SAFETY: an edge of a live object points at a live object.
-            let target = unsafe { edge.as_ref() };
-            if is_member(target) {
-                // A correct `Trace` never takes a count below zero; undo it if one does.
-                if target.index.fetch_sub(1, Ordering::Relaxed) == 0 {
-                    target.index.fetch_add(1, Ordering::Relaxed);
-                }
+/// One worker's step of the parallel path: traces `object` and takes one from the `gc_refs` of
+/// every member it reaches. Workers may hit the same target at once, hence the atomic RMW.
+#[inline]
+pub(crate) fn subtract_step(object: &Object, edges: &mut Vec<NonNull<Header>>) {
+    trace_member(object, edges);
+    for edge in edges.iter() {
+        // SAFETY: an edge of a live object points at a live object.
+        let target = unsafe { edge.as_ref() };
+        if is_member(target) {
+            #[cfg(gc_seeded_bug = "subtract_racy")]
+            {
+                let refs = target.index.load(Ordering::Relaxed);
+                target
+                    .index
+                    .store(refs.saturating_sub(1), Ordering::Relaxed);
+                continue;
+            }
+            // A correct `Trace` never takes a count below zero; undo it if one does.
+            if target.index.fetch_sub(1, Ordering::Relaxed) == 0 {
+                target.index.fetch_add(1, Ordering::Relaxed);
             }
         }
-    });
+    }
+}
+
+fn subtract_parallel(set: &[Object]) {
+    set.par_iter()
+        .for_each_init(Vec::new, |edges, object| subtract_step(object, edges));
 }
 
 pub(crate) fn run(heap: &HeapInner, set: &[Object]) {

@@ -6,7 +6,7 @@
 //! keeps every allocation valid until all values are dropped; then the references go, and each
 //! allocation is freed once its last handle (or weak handle) is gone.
 
-use super::gather::relist;
+use super::gather::hand_back;
 use super::resurrect::release;
 use super::Object;
 use crate::finalize::report_panic;
@@ -52,7 +52,7 @@ pub(crate) fn save_all(heap: &HeapInner, garbage: Vec<Object>) {
             .header()
             .clear(flag::IN_SET | flag::REACHABLE | flag::PINNED);
     }
-    relist(heap, garbage.iter().copied(), heap.generations() - 1);
+    hand_back(heap, garbage.iter().copied(), heap.generations() - 1);
     // SAFETY: each member carries the collector's extra reference, handed over here.
     let handles = garbage
         .into_iter()
