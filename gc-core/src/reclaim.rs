@@ -21,9 +21,21 @@ use crate::world;
 /// Nesting depth at which destruction is deferred to the outermost frame.
 const TRASHCAN_DEPTH: usize = 64;
 
+/// The trashcan of one thread: how deep destruction is nested, and what waits for the
+/// outermost frame.
+struct Trashcan {
+    depth: Cell<usize>,
+    deferred: RefCell<Vec<NonNull<Header>>>,
+    /// `deferred` is non-empty (checked without borrowing it).
+    pending: Cell<bool>,
+}
+
 crate::sync::thread_local_facade! {
-    static DEPTH: Cell<usize> = Cell::new(0);
-    static DEFERRED: RefCell<Vec<NonNull<Header>>> = RefCell::new(Vec::new());
+    static TRASHCAN: Trashcan = Trashcan {
+        depth: Cell::new(0),
+        deferred: RefCell::new(Vec::new()),
+        pending: Cell::new(false),
+    };
 }
 
 /// Destroys an object whose strong count just reached zero.
@@ -31,27 +43,33 @@ crate::sync::thread_local_facade! {
 /// # Safety
 /// `ptr` is a live object whose strong count the caller has just brought to zero.
 pub(crate) unsafe fn last_reference_gone(ptr: NonNull<Header>) {
-    let depth = DEPTH.with(|d| d.get());
-    if depth >= TRASHCAN_DEPTH {
-        DEFERRED.with(|q| q.borrow_mut().push(ptr));
-        return;
-    }
-    struct Depth;
-    impl Drop for Depth {
-        fn drop(&mut self) {
-            DEPTH.with(|d| d.set(d.get() - 1));
+    TRASHCAN.with(|can| {
+        let depth = can.depth.get();
+        if depth >= TRASHCAN_DEPTH {
+            can.deferred.borrow_mut().push(ptr);
+            can.pending.set(true);
+            return;
         }
-    }
-    DEPTH.with(|d| d.set(depth + 1));
-    let _depth = Depth;
-    // SAFETY: forwarded from the caller.
-    unsafe { destroy(ptr) };
-    if depth == 0 {
-        while let Some(next) = DEFERRED.with(|q| q.borrow_mut().pop()) {
-            // SAFETY: only objects whose count reached zero are queued, each once.
-            unsafe { destroy(next) };
+        struct Depth<'a>(&'a Cell<usize>, usize);
+        impl Drop for Depth<'_> {
+            fn drop(&mut self) {
+                self.0.set(self.1);
+            }
         }
-    }
+        can.depth.set(depth + 1);
+        let _depth = Depth(&can.depth, depth);
+        // SAFETY: forwarded from the caller.
+        unsafe { destroy(ptr) };
+        if depth == 0 && can.pending.get() {
+            loop {
+                let next = can.deferred.borrow_mut().pop();
+                let Some(next) = next else { break };
+                // SAFETY: only objects whose count reached zero are queued, each once.
+                unsafe { destroy(next) };
+            }
+            can.pending.set(false);
+        }
+    })
 }
 
 /// Destroys one dead object, holding the world when the collector could be looking at it.

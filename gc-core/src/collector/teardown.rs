@@ -7,7 +7,6 @@
 //! allocation is freed once its last handle (or weak handle) is gone.
 
 use super::gather::hand_back;
-use super::resurrect::release;
 use super::Object;
 use crate::finalize::report_panic;
 use crate::handle::GcAny;
@@ -41,7 +40,15 @@ pub(crate) fn tear_down(garbage: Vec<Object>, debug: DebugFlags) -> usize {
             }
         }
     }
-    release(&garbage);
+    for object in &garbage {
+        let header = object.header();
+        // The collector's reference is usually the last: free directly (value dropped, off
+        // every list, weak references cleared). An escaped handle frees it later instead.
+        if header.dec_strong() && header.dec_weak() {
+            // SAFETY: no handle of either kind remains and the value is dropped.
+            unsafe { (header.vtable.dealloc)(object.0.as_ptr()) };
+        }
+    }
     panicked
 }
 
