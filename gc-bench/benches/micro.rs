@@ -242,6 +242,20 @@ fn alloc_free_small(c: &mut Criterion) {
     black_box((a.a, a.b));
 }
 
+/// Benches allocating and freeing one tracked peer node (`next` empty) in group `$g`.
+macro_rules! tracked {
+    ($g:ident, $name:literal, $new:path, $node:ident, $cell:ident) => {
+        $g.bench_function($name, |b| {
+            b.iter(|| {
+                $new($node {
+                    value: black_box(1),
+                    next: $cell::new(None),
+                })
+            })
+        });
+    };
+}
+
 fn alloc_free_tracked(c: &mut Criterion) {
     let heap = Heap::new();
     let mut g = c.benchmark_group("alloc_free_tracked");
@@ -256,46 +270,29 @@ fn alloc_free_tracked(c: &mut Criterion) {
         b.iter(|| heap.alloc(node(black_box(1))))
     });
     g.bench_function("Arc", |b| b.iter(|| Arc::new(arc_node(black_box(1)))));
-    g.bench_function("rust-cc", |b| {
-        b.iter(|| {
-            rust_cc::Cc::new(RustCcNode {
-                value: black_box(1),
-                next: RefCell::new(None),
-            })
-        })
-    });
-    g.bench_function("dumpster-unsync", |b| {
-        b.iter(|| {
-            dumpster::unsync::Gc::new(DumpsterUnsyncNode {
-                value: black_box(1),
-                next: RefCell::new(None),
-            })
-        })
-    });
-    g.bench_function("dumpster-sync", |b| {
-        b.iter(|| {
-            dumpster::sync::Gc::new(DumpsterSyncNode {
-                value: black_box(1),
-                next: Mutex::new(None),
-            })
-        })
-    });
-    g.bench_function("gcmodule", |b| {
-        b.iter(|| {
-            gcmodule::Cc::new(GcmoduleNode {
-                value: black_box(1),
-                next: RefCell::new(None),
-            })
-        })
-    });
-    g.bench_function("bacon_rajan_cc", |b| {
-        b.iter(|| {
-            bacon_rajan_cc::Cc::new(BaconNode {
-                value: black_box(1),
-                next: RefCell::new(None),
-            })
-        })
-    });
+    tracked!(g, "rust-cc", rust_cc::Cc::new, RustCcNode, RefCell);
+    tracked!(
+        g,
+        "dumpster-unsync",
+        dumpster::unsync::Gc::new,
+        DumpsterUnsyncNode,
+        RefCell
+    );
+    tracked!(
+        g,
+        "dumpster-sync",
+        dumpster::sync::Gc::new,
+        DumpsterSyncNode,
+        Mutex
+    );
+    tracked!(g, "gcmodule", gcmodule::Cc::new, GcmoduleNode, RefCell);
+    tracked!(
+        g,
+        "bacon_rajan_cc",
+        bacon_rajan_cc::Cc::new,
+        BaconNode,
+        RefCell
+    );
     g.finish();
     heap.collect();
     rust_cc::collect_cycles();

@@ -212,7 +212,9 @@ impl Header {
     pub(crate) fn dec_strong(&self) -> bool {
         let old = self.strong.fetch_sub(1, Ordering::Release);
         if old == 1 {
-            crate::sync::fence(Ordering::Acquire);
+            // Acquire the other handles' releases (an acquire load rather than a fence, so
+            // ThreadSanitizer sees the synchronisation too).
+            self.strong.load(Ordering::Acquire);
             return true;
         }
         if old >= IMMORTAL {
@@ -264,7 +266,7 @@ impl Header {
         }
         let old = self.weak.fetch_sub(1, Ordering::Release);
         if old == 1 {
-            crate::sync::fence(Ordering::Acquire);
+            self.weak.load(Ordering::Acquire);
             return true;
         }
         if old >= IMMORTAL {

@@ -293,6 +293,11 @@ impl HeapInner {
         }
         // SAFETY: this thread owns the shard and holds the world.
         unsafe {
+            // The object may still wait in the inbox to be listed (allocated by a thread
+            // without a shard): list it first.
+            if shard.has_mail() {
+                self.drain(shard);
+            }
             generation::remove(shard.lists(), header);
             self.count_young(shard, -1);
         }

@@ -393,10 +393,7 @@ pub(crate) fn stop(timeout: Option<Duration>) -> Result<Stopped, StopError> {
         // Another thread is stopping the world: let it (giving up this thread's slot while
         // waiting), then try again — within the deadline, if there is one.
         match timeout {
-            None => {
-                park();
-                wait_running(w);
-            }
+            None => detached(|| wait_running(w)),
             Some(t) => {
                 let ran = detached(|| wait_running_bounded(w, started, t));
                 if !ran {

@@ -7,6 +7,8 @@ use gc_bench::workloads::w5_churn::Multiref;
 use gc_bench::workloads::{w6_threaded_churn as w6, w8_parallel_trees as w8, Outcome};
 use gcmodule::{ThreadedCc, ThreadedObjectSpace, Trace, Tracer};
 
+use super::shapes::{w6_timed, w8_trees};
+
 pub struct Multi {
     id: u64,
     edges: Mutex<Vec<ThreadedCc<Multi>>>,
@@ -57,18 +59,7 @@ impl Multiref for GcmoduleThreaded {
 /// W6: the threaded phase is timed; the final collection runs after it.
 pub fn w6(p: &w6::Params) -> w6::Timed {
     let space = Arc::new(ThreadedObjectSpace::default());
-    let roots = w6::make_roots::<GcmoduleThreaded>(&space, p);
-    let (checksum, elapsed) = w6::run::<GcmoduleThreaded, _>(&roots, p, |_| space.clone());
-    drop(roots);
-    space.collect_cycles();
-    w6::Timed {
-        outcome: Outcome {
-            checksum,
-            ops: p.total_ops(),
-            ..Outcome::default()
-        },
-        elapsed,
-    }
+    w6_timed::<GcmoduleThreaded, _, _>(&space, p, |_| space.clone(), || space.collect_cycles())
 }
 
 enum Tree {
@@ -115,22 +106,10 @@ impl Tree {
 /// W8: every thread allocates in one shared object space.
 pub fn w8(p: &w8::Params) -> Outcome {
     let space = ThreadedObjectSpace::default();
-    let results = w8::spread(
-        p.max_depth,
-        p.threads,
+    w8_trees(
+        p,
         || &space,
-        |space, depth, n| {
-            let mut check = 0;
-            for _ in 0..n {
-                check += Tree::check(&Tree::build(space, depth));
-            }
-            check
-        },
-    );
-    space.collect_cycles();
-    Outcome {
-        checksum: w8::checksum(&results),
-        ops: p.objects(),
-        ..Outcome::default()
-    }
+        |space, depth| Tree::check(&Tree::build(space, depth)),
+        || space.collect_cycles(),
+    )
 }

@@ -201,13 +201,20 @@ pub fn write_cpython(out: &Path, c: &Comparison) -> Result<(), String> {
 // ---------------------------------------------------------------------------------------------
 // The threshold study.
 
-/// Whether each result is on its shape's throughput/p99-pause Pareto frontier.
-pub fn frontier_flags(results: &[RunResult]) -> Vec<bool> {
-    let mut flags = vec![false; results.len()];
-    for shape in Shape::ALL {
+/// The indices of the results of each shape that has any, in [`Shape::ALL`] order.
+fn by_shape(results: &[RunResult]) -> impl Iterator<Item = (Shape, Vec<usize>)> + '_ {
+    Shape::ALL.into_iter().filter_map(move |shape| {
         let idx: Vec<usize> = (0..results.len())
             .filter(|&i| results[i].shape == shape)
             .collect();
+        (!idx.is_empty()).then_some((shape, idx))
+    })
+}
+
+/// Whether each result is on its shape's throughput/p99-pause Pareto frontier.
+pub fn frontier_flags(results: &[RunResult]) -> Vec<bool> {
+    let mut flags = vec![false; results.len()];
+    for (_, idx) in by_shape(results) {
         let points: Vec<(f64, f64)> = idx
             .iter()
             .map(|&i| (results[i].throughput_ops_s, results[i].pause.p99 as f64))
@@ -373,13 +380,7 @@ pub fn study_markdown(
          (VmHWM) of the run's process. ★ marks the Pareto frontier of throughput against p99 \
          pause; (c) a capped run.\n"
     );
-    for shape in Shape::ALL {
-        let idx: Vec<usize> = (0..results.len())
-            .filter(|&i| results[i].shape == shape)
-            .collect();
-        if idx.is_empty() {
-            continue;
-        }
+    for (shape, idx) in by_shape(results) {
         let _ = writeln!(s, "### {}\n", shape.describe());
         let _ = writeln!(
             s,
@@ -546,13 +547,7 @@ pub fn write_study(
     )?;
     let dir = out.join("plots");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    for shape in Shape::ALL {
-        let idx: Vec<usize> = (0..results.len())
-            .filter(|&i| results[i].shape == shape)
-            .collect();
-        if idx.is_empty() {
-            continue;
-        }
+    for (shape, idx) in by_shape(results) {
         let runs: Vec<&RunResult> = idx.iter().map(|&i| &results[i]).collect();
         let on: Vec<bool> = idx.iter().map(|&i| pareto[i]).collect();
         plots::pareto(

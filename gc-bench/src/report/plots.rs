@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -81,25 +82,13 @@ pub fn pareto(
     let max_thr = runs.iter().map(|r| r.throughput_ops_s).fold(0.0, f64::max);
     let (scale, prefix) = thr_scale(max_thr);
     let y1 = (max_thr / scale * 1.12).max(1e-9);
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            format!("{}: throughput vs p99 pause", shape.describe()),
-            ("sans-serif", 20),
-        )
-        .margin(20)
-        .x_label_area_size(50)
-        .y_label_area_size(80)
-        .build_cartesian_2d((x0..x1).log_scale(), 0f64..y1)
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc("p99 stop-the-world pause (ms, log scale)")
-        .y_desc(format!("throughput ({prefix}{}/s)", shape.op_unit()))
-        .label_style(("sans-serif", 14))
-        .axis_desc_style(("sans-serif", 16))
-        .x_label_formatter(&log_tick)
-        .draw()
-        .map_err(err)?;
+    let mut chart = log_chart(
+        &root,
+        format!("{}: throughput vs p99 pause", shape.describe()),
+        ((x0, x1), y1, 80),
+        "p99 stop-the-world pause (ms, log scale)",
+        &format!("throughput ({prefix}{}/s)", shape.op_unit()),
+    )?;
 
     let mut line: Vec<(f64, f64)> = runs
         .iter()
@@ -175,15 +164,7 @@ pub fn pareto(
             )))
             .map_err(err)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .label_font(("sans-serif", 13))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(err)?;
-    root.present().map_err(err)
+    finish(&root, &mut chart)
 }
 
 /// The settings worth a line in the distribution plots: the Pareto frontier and CPython's
@@ -206,49 +187,85 @@ fn line_color(i: usize) -> PaletteColor<Palette99> {
 
 /// Cumulative distribution of stop-the-world pauses, one line per highlighted setting.
 pub fn pause_cdf(path: &Path, shape: Shape, runs: &[&RunResult]) -> Result<(), String> {
-    let root = canvas(path)?;
-    let (x0, x1) = log_range(runs.iter().flat_map(|r| r.pause_cdf.iter().map(|p| p.0)));
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            format!("{}: stop-the-world pauses (CDF)", shape.describe()),
-            ("sans-serif", 20),
-        )
+    let x = log_range(runs.iter().flat_map(|r| r.pause_cdf.iter().map(|p| p.0)));
+    let lines = runs
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !r.pause_cdf.is_empty())
+        .map(|(i, r)| {
+            // A step function: each recorded value lifts the fraction.
+            let mut pts = Vec::with_capacity(2 * r.pause_cdf.len() + 1);
+            let mut prev = 0.0;
+            for &(x, f) in &r.pause_cdf {
+                let x = x.max(FLOOR_MS);
+                pts.push((x, prev));
+                pts.push((x, f));
+                prev = f;
+            }
+            (i, pts, format!("{} ({} pauses)", r.label, r.pause.count))
+        });
+    line_plot(
+        path,
+        format!("{}: stop-the-world pauses (CDF)", shape.describe()),
+        x,
+        ("pause (ms, log scale)", "fraction of pauses ≤ x"),
+        lines,
+    )
+}
+
+/// Minimum mutator utilisation against window length, one line per highlighted setting.
+pub fn mmu(path: &Path, shape: Shape, runs: &[&RunResult]) -> Result<(), String> {
+    let x = log_range(runs.iter().flat_map(|r| r.mmu_curve.iter().map(|p| p.0)));
+    let lines = runs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| (i, r.mmu_curve.clone(), r.label.clone()));
+    line_plot(
+        path,
+        format!("{}: minimum mutator utilisation", shape.describe()),
+        x,
+        ("window (ms, log scale)", "MMU"),
+        lines,
+    )
+}
+
+/// A chart with a log-scale x axis in ms over `x` and a linear y axis from 0 to `y1`, its
+/// mesh drawn; `y_area` is the width of the y label area.
+fn log_chart<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    caption: String,
+    ((x0, x1), y1, y_area): ((f64, f64), f64, u32),
+    x_desc: &str,
+    y_desc: &str,
+) -> Result<LogChart<'a, 'b>, String> {
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption, ("sans-serif", 20))
         .margin(20)
         .x_label_area_size(50)
-        .y_label_area_size(70)
-        .build_cartesian_2d((x0..x1).log_scale(), 0f64..1.0)
+        .y_label_area_size(y_area)
+        .build_cartesian_2d((x0..x1).log_scale(), 0f64..y1)
         .map_err(err)?;
     chart
         .configure_mesh()
-        .x_desc("pause (ms, log scale)")
-        .y_desc("fraction of pauses ≤ x")
+        .x_desc(x_desc)
+        .y_desc(y_desc)
         .label_style(("sans-serif", 14))
         .axis_desc_style(("sans-serif", 16))
         .x_label_formatter(&log_tick)
         .draw()
         .map_err(err)?;
-    for (i, r) in runs.iter().enumerate() {
-        if r.pause_cdf.is_empty() {
-            continue;
-        }
-        let color = line_color(i);
-        // A step function: each recorded value lifts the fraction.
-        let mut pts = Vec::with_capacity(2 * r.pause_cdf.len() + 1);
-        let mut prev = 0.0;
-        for &(x, f) in &r.pause_cdf {
-            let x = x.max(FLOOR_MS);
-            pts.push((x, prev));
-            pts.push((x, f));
-            prev = f;
-        }
-        chart
-            .draw_series(LineSeries::new(pts, color.stroke_width(2)))
-            .map_err(err)?
-            .label(format!("{} ({} pauses)", r.label, r.pause.count))
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-            });
-    }
+    Ok(chart)
+}
+
+/// The chart type of [`log_chart`].
+type LogChart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<LogCoord<f64>, RangedCoordf64>>;
+
+/// Draws the legend box and writes the file.
+fn finish<'a, 'b: 'a>(
+    root: &DrawingArea<SVGBackend<'b>, Shift>,
+    chart: &mut LogChart<'a, 'b>,
+) -> Result<(), String> {
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::LowerRight)
@@ -260,49 +277,25 @@ pub fn pause_cdf(path: &Path, shape: Shape, runs: &[&RunResult]) -> Result<(), S
     root.present().map_err(err)
 }
 
-/// Minimum mutator utilisation against window length, one line per highlighted setting.
-pub fn mmu(path: &Path, shape: Shape, runs: &[&RunResult]) -> Result<(), String> {
+/// One labelled line per `(color index, points, label)` on a log-x chart with y in `0..1`.
+fn line_plot(
+    path: &Path,
+    caption: String,
+    x: (f64, f64),
+    (x_desc, y_desc): (&str, &str),
+    lines: impl Iterator<Item = (usize, Vec<(f64, f64)>, String)>,
+) -> Result<(), String> {
     let root = canvas(path)?;
-    let (x0, x1) = log_range(runs.iter().flat_map(|r| r.mmu_curve.iter().map(|p| p.0)));
-    let mut chart = ChartBuilder::on(&root)
-        .caption(
-            format!("{}: minimum mutator utilisation", shape.describe()),
-            ("sans-serif", 20),
-        )
-        .margin(20)
-        .x_label_area_size(50)
-        .y_label_area_size(70)
-        .build_cartesian_2d((x0..x1).log_scale(), 0f64..1.0)
-        .map_err(err)?;
-    chart
-        .configure_mesh()
-        .x_desc("window (ms, log scale)")
-        .y_desc("MMU")
-        .label_style(("sans-serif", 14))
-        .axis_desc_style(("sans-serif", 16))
-        .x_label_formatter(&log_tick)
-        .draw()
-        .map_err(err)?;
-    for (i, r) in runs.iter().enumerate() {
+    let mut chart = log_chart(&root, caption, (x, 1.0, 70), x_desc, y_desc)?;
+    for (i, pts, label) in lines {
         let color = line_color(i);
         chart
-            .draw_series(LineSeries::new(
-                r.mmu_curve.iter().copied(),
-                color.stroke_width(2),
-            ))
+            .draw_series(LineSeries::new(pts, color.stroke_width(2)))
             .map_err(err)?
-            .label(r.label.clone())
+            .label(label)
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
             });
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .label_font(("sans-serif", 13))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .draw()
-        .map_err(err)?;
-    root.present().map_err(err)
+    finish(&root, &mut chart)
 }

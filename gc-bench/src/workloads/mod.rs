@@ -68,9 +68,39 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// An outcome with only a checksum and a work count (the baselines and peers).
+    #[inline]
+    pub fn new(checksum: u64, ops: u64) -> Self {
+        Outcome {
+            checksum,
+            ops,
+            ..Outcome::default()
+        }
+    }
+
     /// The parts every implementation must agree on.
     pub fn comparable(&self) -> (u64, u64) {
         (self.checksum, self.ops)
+    }
+}
+
+/// Ends a gc-core run: the final collection on `heap`, then `mutator` (the run's attached
+/// mutator, or `()`) is dropped; `before` is [`collections`] at the start of the run.
+pub fn gc_core_outcome<M>(
+    heap: &Heap,
+    before: u64,
+    mutator: M,
+    checksum: u64,
+    ops: u64,
+) -> Outcome {
+    let collected = heap.collect() as u64;
+    drop(mutator);
+    Outcome {
+        checksum,
+        ops,
+        collections: collections(heap) - before,
+        collected,
+        ..Outcome::default()
     }
 }
 

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, Weak as ArcWeak};
 
 use gc_core::{Gc, GcCell, Heap, Trace};
 
-use super::{collections, mix, Outcome};
+use super::{collections, gc_core_outcome, mix, Outcome};
 
 /// Sizes of W1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,107 +89,73 @@ pub fn gc_core(heap: &Heap, p: &Params) -> Outcome {
         checksum = mix(checksum, gc_len(&head));
         m.safepoint();
     }
-    let collected = heap.collect() as u64;
-    drop(m);
-    Outcome {
-        checksum,
-        ops: p.objects(),
-        collections: collections(heap) - before,
-        collected,
-        ..Outcome::default()
-    }
+    gc_core_outcome(heap, before, m, checksum, p.objects())
 }
 
-/// An `Rc` list node; `previous` is weak, so no cycle forms.
-pub enum RcNode {
-    /// A node and its links.
-    Cons {
-        /// The next node.
-        next: Rc<RcNode>,
-        /// The node added after this one.
-        previous: RefCell<Option<RcWeak<RcNode>>>,
-    },
-    /// The end of a list.
-    Nil,
-}
-
-fn rc_len(head: &Rc<RcNode>) -> u64 {
-    let mut len = 0;
-    let mut cur = head;
-    while let RcNode::Cons { next, .. } = &**cur {
-        len += 1;
-        cur = next;
-    }
-    len
-}
-
-/// W1 with `Rc` and a `Weak` back edge.
-pub fn rc(p: &Params) -> Outcome {
-    let mut checksum = 0;
-    for _ in 0..p.lists {
-        let mut head = Rc::new(RcNode::Nil);
-        for _ in 0..p.nodes {
-            let cons = Rc::new(RcNode::Cons {
-                next: head.clone(),
-                previous: RefCell::new(None),
-            });
-            if let RcNode::Cons { previous, .. } = &*head {
-                *previous.borrow_mut() = Some(Rc::downgrade(&cons));
-            }
-            head = cons;
+/// A standard-library list node (`$Node` on `$Ptr`, back edge `$Weak` in `$Cell`, written
+/// through `$write`), its length walk `$len` and W1 on it, `$run`.
+macro_rules! std_list {
+    ($Node:ident, $Ptr:ident, $Weak:ident, $Cell:ident, |$slot:ident| $write:expr, $len:ident, $run:ident) => {
+        #[doc = concat!("An `", stringify!($Ptr), "` list node; `previous` is weak, so no cycle forms.")]
+        pub enum $Node {
+            /// A node and its links.
+            Cons {
+                /// The next node.
+                next: $Ptr<$Node>,
+                /// The node added after this one.
+                previous: $Cell<Option<$Weak<$Node>>>,
+            },
+            /// The end of a list.
+            Nil,
         }
-        checksum = mix(checksum, rc_len(&head));
-    }
-    Outcome {
-        checksum,
-        ops: p.objects(),
-        ..Outcome::default()
-    }
-}
 
-/// An `Arc` list node; `previous` is weak, so no cycle forms.
-pub enum ArcNode {
-    /// A node and its links.
-    Cons {
-        /// The next node.
-        next: Arc<ArcNode>,
-        /// The node added after this one.
-        previous: Mutex<Option<ArcWeak<ArcNode>>>,
-    },
-    /// The end of a list.
-    Nil,
-}
-
-fn arc_len(head: &Arc<ArcNode>) -> u64 {
-    let mut len = 0;
-    let mut cur = head;
-    while let ArcNode::Cons { next, .. } = &**cur {
-        len += 1;
-        cur = next;
-    }
-    len
-}
-
-/// W1 with `Arc` and a `Weak` back edge.
-pub fn arc(p: &Params) -> Outcome {
-    let mut checksum = 0;
-    for _ in 0..p.lists {
-        let mut head = Arc::new(ArcNode::Nil);
-        for _ in 0..p.nodes {
-            let cons = Arc::new(ArcNode::Cons {
-                next: head.clone(),
-                previous: Mutex::new(None),
-            });
-            if let ArcNode::Cons { previous, .. } = &*head {
-                *previous.lock().unwrap() = Some(Arc::downgrade(&cons));
+        fn $len(head: &$Ptr<$Node>) -> u64 {
+            let mut len = 0;
+            let mut cur = head;
+            while let $Node::Cons { next, .. } = &**cur {
+                len += 1;
+                cur = next;
             }
-            head = cons;
+            len
         }
-        checksum = mix(checksum, arc_len(&head));
-    }
-    Outcome {
-        checksum,
-        ops: p.objects(),
-        ..Outcome::default()
-    }
+
+        #[doc = concat!("W1 with `", stringify!($Ptr), "` and a `Weak` back edge.")]
+        pub fn $run(p: &Params) -> Outcome {
+            let mut checksum = 0;
+            for _ in 0..p.lists {
+                let mut head = $Ptr::new($Node::Nil);
+                for _ in 0..p.nodes {
+                    let cons = $Ptr::new($Node::Cons {
+                        next: head.clone(),
+                        previous: $Cell::new(None),
+                    });
+                    if let $Node::Cons { previous: $slot, .. } = &*head {
+                        *$write = Some($Ptr::downgrade(&cons));
+                    }
+                    head = cons;
+                }
+                checksum = mix(checksum, $len(&head));
+            }
+            Outcome::new(checksum, p.objects())
+        }
+    };
 }
+
+std_list!(
+    RcNode,
+    Rc,
+    RcWeak,
+    RefCell,
+    |previous| previous.borrow_mut(),
+    rc_len,
+    rc
+);
+std_list!(
+    ArcNode,
+    Arc,
+    ArcWeak,
+    Mutex,
+    |previous| previous.lock().unwrap(),
+    arc_len,
+    arc
+);

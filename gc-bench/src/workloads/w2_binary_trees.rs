@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use gc_core::{Gc, Heap, Mutator, Trace};
 
-use super::{collections, mix, tree_depths, tree_nodes, Outcome};
+use super::{collections, gc_core_outcome, mix, tree_depths, tree_nodes, Outcome};
 
 /// Sizes of W2.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,122 +92,67 @@ pub fn gc_core(heap: &Heap, p: &Params) -> Outcome {
     for (depth, iterations) in tree_depths(p.max_depth) {
         checksum = mix(checksum, gc_core_depth(&m, depth, iterations));
     }
-    let collected = heap.collect() as u64;
-    drop(m);
-    Outcome {
-        checksum,
-        ops: p.objects(),
-        collections: collections(heap) - before,
-        collected,
-        ..Outcome::default()
-    }
+    gc_core_outcome(heap, before, m, checksum, p.objects())
 }
 
-/// An `Rc` tree node.
-pub enum RcTree {
-    /// An inner node.
-    Nested {
-        /// Left subtree.
-        left: Rc<RcTree>,
-        /// Right subtree.
-        right: Rc<RcTree>,
-    },
-    /// A leaf.
-    End,
-}
-
-impl RcTree {
-    /// A complete tree of `depth`.
-    pub fn build(depth: usize) -> Rc<RcTree> {
-        if depth == 0 {
-            Rc::new(RcTree::End)
-        } else {
-            Rc::new(RcTree::Nested {
-                left: RcTree::build(depth - 1),
-                right: RcTree::build(depth - 1),
-            })
+/// A standard-library tree (`$Tree` on `$Ptr`), the trees of one depth on it (`$depth`) and
+/// W2 on it, `$run`.
+macro_rules! std_tree {
+    ($Tree:ident, $Ptr:ident, $depth:ident, $run:ident) => {
+        #[doc = concat!("An `", stringify!($Ptr), "` tree node.")]
+        pub enum $Tree {
+            /// An inner node.
+            Nested {
+                /// Left subtree.
+                left: $Ptr<$Tree>,
+                /// Right subtree.
+                right: $Ptr<$Tree>,
+            },
+            /// A leaf.
+            End,
         }
-    }
 
-    /// Nodes in the tree.
-    pub fn check(&self) -> u64 {
-        match self {
-            RcTree::Nested { left, right } => left.check() + right.check() + 1,
-            RcTree::End => 1,
+        impl $Tree {
+            /// A complete tree of `depth`.
+            pub fn build(depth: usize) -> $Ptr<$Tree> {
+                if depth == 0 {
+                    $Ptr::new($Tree::End)
+                } else {
+                    $Ptr::new($Tree::Nested {
+                        left: $Tree::build(depth - 1),
+                        right: $Tree::build(depth - 1),
+                    })
+                }
+            }
+
+            /// Nodes in the tree.
+            pub fn check(&self) -> u64 {
+                match self {
+                    $Tree::Nested { left, right } => left.check() + right.check() + 1,
+                    $Tree::End => 1,
+                }
+            }
         }
-    }
-}
 
-/// W2 with `Rc`.
-pub fn rc(p: &Params) -> Outcome {
-    let mut checksum = 0;
-    for (depth, iterations) in tree_depths(p.max_depth) {
-        let mut check = 0;
-        for _ in 0..iterations {
-            check += RcTree::build(depth).check();
+        #[doc = concat!("The trees of one depth with `", stringify!($Ptr), "`: the sum of their checks.")]
+        pub fn $depth(depth: usize, iterations: usize) -> u64 {
+            let mut check = 0;
+            for _ in 0..iterations {
+                check += $Tree::build(depth).check();
+            }
+            check
         }
-        checksum = mix(checksum, check);
-    }
-    Outcome {
-        checksum,
-        ops: p.objects(),
-        ..Outcome::default()
-    }
-}
 
-/// An `Arc` tree node.
-pub enum ArcTree {
-    /// An inner node.
-    Nested {
-        /// Left subtree.
-        left: Arc<ArcTree>,
-        /// Right subtree.
-        right: Arc<ArcTree>,
-    },
-    /// A leaf.
-    End,
-}
-
-impl ArcTree {
-    /// A complete tree of `depth`.
-    pub fn build(depth: usize) -> Arc<ArcTree> {
-        if depth == 0 {
-            Arc::new(ArcTree::End)
-        } else {
-            Arc::new(ArcTree::Nested {
-                left: ArcTree::build(depth - 1),
-                right: ArcTree::build(depth - 1),
-            })
+        #[doc = concat!("W2 with `", stringify!($Ptr), "`.")]
+        pub fn $run(p: &Params) -> Outcome {
+            let mut checksum = 0;
+            for (depth, iterations) in tree_depths(p.max_depth) {
+                checksum = mix(checksum, $depth(depth, iterations));
+            }
+            Outcome::new(checksum, p.objects())
         }
-    }
-
-    /// Nodes in the tree.
-    pub fn check(&self) -> u64 {
-        match self {
-            ArcTree::Nested { left, right } => left.check() + right.check() + 1,
-            ArcTree::End => 1,
-        }
-    }
+    };
 }
 
-/// The trees of one depth with `Arc`: the sum of their checks.
-pub fn arc_depth(depth: usize, iterations: usize) -> u64 {
-    let mut check = 0;
-    for _ in 0..iterations {
-        check += ArcTree::build(depth).check();
-    }
-    check
-}
-
-/// W2 with `Arc`.
-pub fn arc(p: &Params) -> Outcome {
-    let mut checksum = 0;
-    for (depth, iterations) in tree_depths(p.max_depth) {
-        checksum = mix(checksum, arc_depth(depth, iterations));
-    }
-    Outcome {
-        checksum,
-        ops: p.objects(),
-        ..Outcome::default()
-    }
-}
+std_tree!(RcTree, Rc, rc_depth, rc);
+std_tree!(ArcTree, Arc, arc_depth, arc);

@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, Weak as ArcWeak};
 
 use gc_core::{Gc, GcCell, Heap, Mutator, Trace};
 
-use super::{collections, mix, tree_depths, tree_nodes, Outcome};
+use super::{collections, gc_core_outcome, mix, tree_depths, tree_nodes, Outcome};
 
 /// Sizes of W3 (as W2).
 pub type Params = super::w2_binary_trees::Params;
@@ -109,189 +109,105 @@ pub fn gc_core(heap: &Heap, p: &Params) -> Outcome {
         checksum = mix(checksum, check);
         m.safepoint();
     }
-    let collected = heap.collect() as u64;
-    drop(m);
-    Outcome {
-        checksum,
-        ops: objects(p),
-        collections: collections(heap) - before,
-        collected,
-        ..Outcome::default()
-    }
+    gc_core_outcome(heap, before, m, checksum, objects(p))
 }
 
-/// An `Rc` tree node with a weak parent pointer.
-pub enum RcTree {
-    /// The root of a tree.
-    Root {
-        /// Left subtree.
-        left: Rc<RcTree>,
-        /// Right subtree.
-        right: Rc<RcTree>,
-    },
-    /// An inner node below the root.
-    Nested {
-        /// The parent.
-        parent: RefCell<Option<RcWeak<RcTree>>>,
-        /// Left subtree.
-        left: Rc<RcTree>,
-        /// Right subtree.
-        right: Rc<RcTree>,
-    },
-    /// A leaf.
-    End,
+/// A standard-library parent-linked tree (`$Tree` on `$Ptr`, parent `$Weak` in `$Cell`,
+/// written through `$write`) and W3 on it, `$run`.
+macro_rules! std_ptree {
+    ($Tree:ident, $Ptr:ident, $Weak:ident, $Cell:ident, |$slot:ident| $write:expr, $run:ident) => {
+        #[doc = concat!("An `", stringify!($Ptr), "` tree node with a weak parent pointer.")]
+        pub enum $Tree {
+            /// The root of a tree.
+            Root {
+                /// Left subtree.
+                left: $Ptr<$Tree>,
+                /// Right subtree.
+                right: $Ptr<$Tree>,
+            },
+            /// An inner node below the root.
+            Nested {
+                /// The parent.
+                parent: $Cell<Option<$Weak<$Tree>>>,
+                /// Left subtree.
+                left: $Ptr<$Tree>,
+                /// Right subtree.
+                right: $Ptr<$Tree>,
+            },
+            /// A leaf.
+            End,
+        }
+
+        impl $Tree {
+            /// A tree of `depth` with parent links.
+            pub fn build(depth: usize) -> $Ptr<$Tree> {
+                if depth == 0 {
+                    return $Ptr::new($Tree::End);
+                }
+                let root = $Ptr::new($Tree::Root {
+                    left: $Tree::nested(depth - 1),
+                    right: $Tree::nested(depth - 1),
+                });
+                if let $Tree::Root { left, right } = &*root {
+                    left.adopt(&root);
+                    right.adopt(&root);
+                }
+                root
+            }
+
+            fn nested(depth: usize) -> $Ptr<$Tree> {
+                if depth == 0 {
+                    return $Ptr::new($Tree::End);
+                }
+                let node = $Ptr::new($Tree::Nested {
+                    parent: $Cell::new(None),
+                    left: $Tree::nested(depth - 1),
+                    right: $Tree::nested(depth - 1),
+                });
+                if let $Tree::Nested { left, right, .. } = &*node {
+                    left.adopt(&node);
+                    right.adopt(&node);
+                }
+                node
+            }
+
+            fn adopt(&self, parent: &$Ptr<$Tree>) {
+                if let $Tree::Nested { parent: $slot, .. } = self {
+                    *$write = Some($Ptr::downgrade(parent));
+                }
+            }
+
+            /// Nodes in the tree.
+            pub fn check(&self) -> u64 {
+                match self {
+                    $Tree::Root { left, right } => left.check() + right.check() + 1,
+                    $Tree::Nested { left, right, .. } => left.check() + right.check() + 1,
+                    $Tree::End => 1,
+                }
+            }
+        }
+
+        #[doc = concat!("W3 with `", stringify!($Ptr), "` and weak parent pointers.")]
+        pub fn $run(p: &Params) -> Outcome {
+            let mut checksum = 0;
+            for (depth, iterations) in tree_depths(p.max_depth) {
+                let mut check = 0;
+                for _ in 0..iterations {
+                    check += $Tree::build(depth).check();
+                }
+                checksum = mix(checksum, check);
+            }
+            Outcome::new(checksum, objects(p))
+        }
+    };
 }
 
-impl RcTree {
-    /// A tree of `depth` with parent links.
-    pub fn build(depth: usize) -> Rc<RcTree> {
-        if depth == 0 {
-            return Rc::new(RcTree::End);
-        }
-        let root = Rc::new(RcTree::Root {
-            left: RcTree::nested(depth - 1),
-            right: RcTree::nested(depth - 1),
-        });
-        if let RcTree::Root { left, right } = &*root {
-            left.adopt(&root);
-            right.adopt(&root);
-        }
-        root
-    }
-
-    fn nested(depth: usize) -> Rc<RcTree> {
-        if depth == 0 {
-            return Rc::new(RcTree::End);
-        }
-        let node = Rc::new(RcTree::Nested {
-            parent: RefCell::new(None),
-            left: RcTree::nested(depth - 1),
-            right: RcTree::nested(depth - 1),
-        });
-        if let RcTree::Nested { left, right, .. } = &*node {
-            left.adopt(&node);
-            right.adopt(&node);
-        }
-        node
-    }
-
-    fn adopt(&self, parent: &Rc<RcTree>) {
-        if let RcTree::Nested { parent: slot, .. } = self {
-            *slot.borrow_mut() = Some(Rc::downgrade(parent));
-        }
-    }
-
-    /// Nodes in the tree.
-    pub fn check(&self) -> u64 {
-        match self {
-            RcTree::Root { left, right } => left.check() + right.check() + 1,
-            RcTree::Nested { left, right, .. } => left.check() + right.check() + 1,
-            RcTree::End => 1,
-        }
-    }
-}
-
-/// W3 with `Rc` and weak parent pointers.
-pub fn rc(p: &Params) -> Outcome {
-    let mut checksum = 0;
-    for (depth, iterations) in tree_depths(p.max_depth) {
-        let mut check = 0;
-        for _ in 0..iterations {
-            check += RcTree::build(depth).check();
-        }
-        checksum = mix(checksum, check);
-    }
-    Outcome {
-        checksum,
-        ops: objects(p),
-        ..Outcome::default()
-    }
-}
-
-/// An `Arc` tree node with a weak parent pointer.
-pub enum ArcTree {
-    /// The root of a tree.
-    Root {
-        /// Left subtree.
-        left: Arc<ArcTree>,
-        /// Right subtree.
-        right: Arc<ArcTree>,
-    },
-    /// An inner node below the root.
-    Nested {
-        /// The parent.
-        parent: Mutex<Option<ArcWeak<ArcTree>>>,
-        /// Left subtree.
-        left: Arc<ArcTree>,
-        /// Right subtree.
-        right: Arc<ArcTree>,
-    },
-    /// A leaf.
-    End,
-}
-
-impl ArcTree {
-    /// A tree of `depth` with parent links.
-    pub fn build(depth: usize) -> Arc<ArcTree> {
-        if depth == 0 {
-            return Arc::new(ArcTree::End);
-        }
-        let root = Arc::new(ArcTree::Root {
-            left: ArcTree::nested(depth - 1),
-            right: ArcTree::nested(depth - 1),
-        });
-        if let ArcTree::Root { left, right } = &*root {
-            left.adopt(&root);
-            right.adopt(&root);
-        }
-        root
-    }
-
-    fn nested(depth: usize) -> Arc<ArcTree> {
-        if depth == 0 {
-            return Arc::new(ArcTree::End);
-        }
-        let node = Arc::new(ArcTree::Nested {
-            parent: Mutex::new(None),
-            left: ArcTree::nested(depth - 1),
-            right: ArcTree::nested(depth - 1),
-        });
-        if let ArcTree::Nested { left, right, .. } = &*node {
-            left.adopt(&node);
-            right.adopt(&node);
-        }
-        node
-    }
-
-    fn adopt(&self, parent: &Arc<ArcTree>) {
-        if let ArcTree::Nested { parent: slot, .. } = self {
-            *slot.lock().unwrap() = Some(Arc::downgrade(parent));
-        }
-    }
-
-    /// Nodes in the tree.
-    pub fn check(&self) -> u64 {
-        match self {
-            ArcTree::Root { left, right } => left.check() + right.check() + 1,
-            ArcTree::Nested { left, right, .. } => left.check() + right.check() + 1,
-            ArcTree::End => 1,
-        }
-    }
-}
-
-/// W3 with `Arc` and weak parent pointers.
-pub fn arc(p: &Params) -> Outcome {
-    let mut checksum = 0;
-    for (depth, iterations) in tree_depths(p.max_depth) {
-        let mut check = 0;
-        for _ in 0..iterations {
-            check += ArcTree::build(depth).check();
-        }
-        checksum = mix(checksum, check);
-    }
-    Outcome {
-        checksum,
-        ops: objects(p),
-        ..Outcome::default()
-    }
-}
+std_ptree!(RcTree, Rc, RcWeak, RefCell, |slot| slot.borrow_mut(), rc);
+std_ptree!(
+    ArcTree,
+    Arc,
+    ArcWeak,
+    Mutex,
+    |slot| slot.lock().unwrap(),
+    arc
+);

@@ -8,7 +8,7 @@
 
 use gc_core::{Gc, GcCell, Heap, Trace};
 
-use super::{below, collections, mix, rng, Outcome, SEED};
+use super::{below, collections, gc_core_outcome, mix, rng, Outcome, SEED};
 
 /// Sizes of W4.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,15 +116,7 @@ pub fn gc_core(heap: &Heap, p: &Params) -> Outcome {
         );
     }
     drop(nodes);
-    let collected = heap.collect() as u64;
-    drop(m);
-    Outcome {
-        checksum,
-        ops: p.objects(),
-        collections: collections(heap) - before,
-        collected,
-        ..Outcome::default()
-    }
+    gc_core_outcome(heap, before, m, checksum, p.objects())
 }
 
 /// The checksum W4 must produce, computed without any collector: replays the truncations on
@@ -139,9 +131,5 @@ pub fn expected(p: &Params) -> Outcome {
         checksum = mix(checksum, keep as u64);
         checksum = mix(checksum, if keep == 0 { 0 } else { out_degree[keep - 1] });
     }
-    Outcome {
-        checksum,
-        ops: p.objects(),
-        ..Outcome::default()
-    }
+    Outcome::new(checksum, p.objects())
 }

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use gc_core::{Gc, GcCell, Heap, Mutator, Trace};
 
-use super::{below, collections, mix, rng, Outcome, Rng, SEED};
+use super::{below, collections, gc_core_outcome, mix, rng, Outcome, Rng, SEED};
 
 /// Sizes of W5.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,15 +205,7 @@ pub fn gc_core(heap: &Heap, p: &Params) -> Outcome {
     let before = collections(heap);
     let m = heap.attach();
     let checksum = churn::<GcCore>(&m, p);
-    let collected = heap.collect() as u64;
-    drop(m);
-    Outcome {
-        checksum,
-        ops: p.ops as u64,
-        collections: collections(heap) - before,
-        collected,
-        ..Outcome::default()
-    }
+    gc_core_outcome(heap, before, m, checksum, p.ops as u64)
 }
 
 /// W5 on gc-core with the automatic trigger switched on or off for the run (restored after).
@@ -233,90 +225,59 @@ pub fn gc_core_trigger(heap: &Heap, p: &Params, automatic: bool) -> Outcome {
     outcome
 }
 
-/// An `Rc` multiref node (cycles leak).
-pub struct RcNode {
-    /// The node's id.
-    pub id: u64,
-    /// Edges to other nodes.
-    pub edges: RefCell<Vec<Rc<RcNode>>>,
+/// A standard-library multiref node (`$Node` on `$Ptr`, edges in `$Cell`, reached through
+/// `$write`) and its [`Multiref`] implementation `$Impl`.
+macro_rules! std_multiref {
+    ($Node:ident, $Impl:ident, $Ptr:ident, $Cell:ident, |$node:ident| $write:expr) => {
+        #[doc = concat!("An `", stringify!($Ptr), "` multiref node (cycles leak).")]
+        pub struct $Node {
+            /// The node's id.
+            pub id: u64,
+            /// Edges to other nodes.
+            pub edges: $Cell<Vec<$Ptr<$Node>>>,
+        }
+
+        #[doc = concat!("`", stringify!($Ptr), "` with `", stringify!($Cell), "` edges. Random cycles cannot use weak edges, so they leak.")]
+        #[derive(Debug, Clone, Copy, Default)]
+        pub struct $Impl;
+
+        impl Multiref for $Impl {
+            type Handle = $Ptr<$Node>;
+            type Ctx = ();
+
+            #[inline]
+            fn alloc(_: &(), id: u64) -> $Ptr<$Node> {
+                $Ptr::new($Node {
+                    id,
+                    edges: $Cell::new(Vec::new()),
+                })
+            }
+
+            #[inline]
+            fn id(node: &$Ptr<$Node>) -> u64 {
+                node.id
+            }
+
+            #[inline]
+            fn edit<R>(_: &(), $node: &$Ptr<$Node>, f: impl FnOnce(&mut Vec<$Ptr<$Node>>) -> R) -> R {
+                f(&mut $write)
+            }
+        }
+    };
 }
 
-/// `Rc` with `RefCell` edges. Random cycles cannot use weak edges, so they leak.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct RcImpl;
-
-impl Multiref for RcImpl {
-    type Handle = Rc<RcNode>;
-    type Ctx = ();
-
-    #[inline]
-    fn alloc(_: &(), id: u64) -> Rc<RcNode> {
-        Rc::new(RcNode {
-            id,
-            edges: RefCell::new(Vec::new()),
-        })
-    }
-
-    #[inline]
-    fn id(node: &Rc<RcNode>) -> u64 {
-        node.id
-    }
-
-    #[inline]
-    fn edit<R>(_: &(), node: &Rc<RcNode>, f: impl FnOnce(&mut Vec<Rc<RcNode>>) -> R) -> R {
-        f(&mut node.edges.borrow_mut())
-    }
-}
-
-/// An `Arc` multiref node (cycles leak).
-pub struct ArcNode {
-    /// The node's id.
-    pub id: u64,
-    /// Edges to other nodes.
-    pub edges: Mutex<Vec<Arc<ArcNode>>>,
-}
-
-/// `Arc` with `Mutex` edges. Random cycles cannot use weak edges, so they leak.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct ArcImpl;
-
-impl Multiref for ArcImpl {
-    type Handle = Arc<ArcNode>;
-    type Ctx = ();
-
-    #[inline]
-    fn alloc(_: &(), id: u64) -> Arc<ArcNode> {
-        Arc::new(ArcNode {
-            id,
-            edges: Mutex::new(Vec::new()),
-        })
-    }
-
-    #[inline]
-    fn id(node: &Arc<ArcNode>) -> u64 {
-        node.id
-    }
-
-    #[inline]
-    fn edit<R>(_: &(), node: &Arc<ArcNode>, f: impl FnOnce(&mut Vec<Arc<ArcNode>>) -> R) -> R {
-        f(&mut node.edges.lock().unwrap_or_else(PoisonError::into_inner))
-    }
-}
+std_multiref!(RcNode, RcImpl, Rc, RefCell, |node| node.edges.borrow_mut());
+std_multiref!(ArcNode, ArcImpl, Arc, Mutex, |node| node
+    .edges
+    .lock()
+    .unwrap_or_else(PoisonError::into_inner));
 
 /// W5 with `Rc` (leaks its cycles).
 pub fn rc(p: &Params) -> Outcome {
-    Outcome {
-        checksum: churn::<RcImpl>(&(), p),
-        ops: p.ops as u64,
-        ..Outcome::default()
-    }
+    Outcome::new(churn::<RcImpl>(&(), p), p.ops as u64)
 }
 
 /// W5 with `Arc` (leaks its cycles).
 pub fn arc(p: &Params) -> Outcome {
-    Outcome {
-        checksum: churn::<ArcImpl>(&(), p),
-        ops: p.ops as u64,
-        ..Outcome::default()
-    }
+    Outcome::new(churn::<ArcImpl>(&(), p), p.ops as u64)
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use gc_core::Heap;
 
 use super::w5_churn::{ArcImpl, GcCore, Multiref};
-use super::{below, collections, mix, rng, Outcome, SEED};
+use super::{below, collections, gc_core_outcome, mix, rng, Outcome, SEED};
 
 /// Sizes of W6.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,15 +218,8 @@ pub fn gc_core(heap: &Heap, p: &Params) -> Timed {
     };
     let (checksum, elapsed) = run::<GcCore, _>(&roots, p, |_| heap.attach());
     drop(roots);
-    let collected = heap.collect() as u64;
     Timed {
-        outcome: Outcome {
-            checksum,
-            ops: p.total_ops(),
-            collections: collections(heap) - before,
-            collected,
-            ..Outcome::default()
-        },
+        outcome: gc_core_outcome(heap, before, (), checksum, p.total_ops()),
         elapsed,
     }
 }
@@ -237,11 +230,7 @@ pub fn arc(p: &Params) -> Timed {
     let (checksum, elapsed) = run::<ArcImpl, _>(&roots, p, |_| ());
     drop(roots);
     Timed {
-        outcome: Outcome {
-            checksum,
-            ops: p.total_ops(),
-            ..Outcome::default()
-        },
+        outcome: Outcome::new(checksum, p.total_ops()),
         elapsed,
     }
 }

@@ -10,7 +10,7 @@ use std::rc::{Rc, Weak as RcWeak};
 
 use gc_core::{Gc, GcCell, Heap, Trace};
 
-use super::{collections, mix, Outcome};
+use super::{collections, gc_core_outcome, mix, Outcome};
 
 /// Sizes of W7.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,14 +78,9 @@ pub fn gc_core(heap: &Heap, p: &Params) -> Outcome {
             peak_young = peak_young.max(heap.count()[0] as u64);
         }
     }
-    let collected = heap.collect() as u64;
-    drop(m);
     Outcome {
-        checksum,
-        ops: p.iterations as u64,
-        collections: collections(heap) - before,
-        collected,
         peak_young,
+        ..gc_core_outcome(heap, before, m, checksum, p.iterations as u64)
     }
 }
 
@@ -114,9 +109,5 @@ pub fn rc(p: &Params) -> Outcome {
             .map_or(u64::MAX, |n| n.id);
         checksum = mix(checksum, id);
     }
-    Outcome {
-        checksum,
-        ops: p.iterations as u64,
-        ..Outcome::default()
-    }
+    Outcome::new(checksum, p.iterations as u64)
 }

@@ -7,7 +7,7 @@
 use gc_core::Heap;
 
 use super::w2_binary_trees::{arc_depth, gc_core_depth};
-use super::{collections, mix, tree_depths, Outcome};
+use super::{collections, gc_core_outcome, mix, tree_depths, Outcome};
 
 /// Sizes of W8.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,14 +87,7 @@ fn fold(results: &[u64]) -> u64 {
 pub fn gc_core(heap: &Heap, p: &Params) -> Outcome {
     let before = collections(heap);
     let results = spread(p.max_depth, p.threads, || heap.attach(), gc_core_depth);
-    let collected = heap.collect() as u64;
-    Outcome {
-        checksum: fold(&results),
-        ops: p.objects(),
-        collections: collections(heap) - before,
-        collected,
-        ..Outcome::default()
-    }
+    gc_core_outcome(heap, before, (), fold(&results), p.objects())
 }
 
 /// W8 with `Arc`.
@@ -105,11 +98,7 @@ pub fn arc(p: &Params) -> Outcome {
         || (),
         |_, depth, n| arc_depth(depth, n),
     );
-    Outcome {
-        checksum: fold(&results),
-        ops: p.objects(),
-        ..Outcome::default()
-    }
+    Outcome::new(fold(&results), p.objects())
 }
 
 /// Folds per-depth results as every W8 implementation does.

@@ -19,7 +19,7 @@ use super::{is_member, Object};
 use crate::header::{flag, Header};
 use crate::heap::HeapInner;
 use crate::sync::Ordering;
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicBool, AtomicUsize};
 
 #[inline]
 fn is_root(header: &Header) -> bool {
@@ -109,12 +109,27 @@ fn parallel(pool: &rayon::ThreadPool, set: &[Object]) {
     let workers: Vec<Worker<Object>> = (0..n).map(|_| Worker::new_lifo()).collect();
     let stealers: Vec<Stealer<Object>> = workers.iter().map(Worker::stealer).collect();
     let idle = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let panic = std::sync::Mutex::new(None);
     pool.scope(|scope| {
         for worker in workers {
-            let (injector, stealers, idle) = (&injector, &stealers, &idle);
-            scope.spawn(move |_| work(&worker, injector, stealers, idle, n));
+            let (injector, stealers, idle, failed, panic) =
+                (&injector, &stealers, &idle, &failed, &panic);
+            scope.spawn(move |_| {
+                let ran = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| {
+                    work(&worker, injector, stealers, idle, failed, n)
+                }));
+                if let Err(payload) = ran {
+                    // A panicking `Trace`: stop every worker, re-raise on the collector.
+                    failed.store(true, Ordering::SeqCst);
+                    *panic.lock().unwrap_or_else(|p| p.into_inner()) = Some(payload);
+                }
+            });
         }
     });
+    if let Some(payload) = panic.into_inner().unwrap_or_else(|p| p.into_inner()) {
+        std::panic::resume_unwind(payload);
+    }
 }
 
 fn find(
@@ -140,17 +155,21 @@ fn work(
     injector: &Injector<Object>,
     stealers: &[Stealer<Object>],
     idle: &AtomicUsize,
+    failed: &AtomicBool,
     n: usize,
 ) {
     let mut edges = Vec::new();
     loop {
         while let Some(object) = find(worker, injector, stealers) {
+            if failed.load(Ordering::Relaxed) {
+                return;
+            }
             mark_step(&object, &mut edges, |claimed| worker.push(claimed));
         }
         idle.fetch_add(1, Ordering::SeqCst);
         let mut spins = 0u32;
         loop {
-            if idle.load(Ordering::SeqCst) == n {
+            if idle.load(Ordering::SeqCst) == n || failed.load(Ordering::SeqCst) {
                 return;
             }
             if !injector.is_empty() || stealers.iter().any(|s| !s.is_empty()) {
