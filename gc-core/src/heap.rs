@@ -64,9 +64,43 @@ pub(crate) struct HeapInner {
     orphaned: AtomicBool,
     /// Listed objects left when orphaned; the last one to leave frees the heap.
     orphans: AtomicUsize,
+    /// This heap, for the shard claims of threads (released when they exit).
+    #[cfg(not(loom))]
+    me: std::sync::Weak<HeapInner>,
 }
 
 impl HeapInner {
+    fn new(
+        config: Config,
+        pool: Option<rayon::ThreadPool>,
+        #[cfg(not(loom))] me: std::sync::Weak<HeapInner>,
+    ) -> HeapInner {
+        let generations = config.thresholds.len();
+        let inner = HeapInner {
+            shards: (0..config.shards)
+                .map(|_| CachePadded::new(Shard::new(generations)))
+                .collect(),
+            handles: AtomicUsize::new(1),
+            young: AtomicIsize::new(0),
+            publish_batch: AtomicIsize::new(1),
+            threshold0: AtomicUsize::new(0),
+            trigger_at: AtomicUsize::new(0),
+            enabled: AtomicBool::new(true),
+            pending: AtomicBool::new(false),
+            collecting: AtomicBool::new(false),
+            counters: Mutex::new(Counters::new(config.thresholds.clone())),
+            state: Mutex::new(CollectorState::new(generations)),
+            pool,
+            orphaned: AtomicBool::new(false),
+            orphans: AtomicUsize::new(0),
+            #[cfg(not(loom))]
+            me,
+            config,
+        };
+        inner.set_threshold0(inner.config.thresholds[0]);
+        inner
+    }
+
     pub(crate) fn generations(&self) -> usize {
         self.config.thresholds.len()
     }
@@ -148,16 +182,8 @@ impl HeapInner {
                 .is_ok()
         })?;
         #[cfg(not(loom))]
-        CLAIMS.with(|claims| claims.0.borrow_mut().push((self.weak_self(), index)));
+        CLAIMS.with(|claims| claims.0.borrow_mut().push((self.me.clone(), index)));
         Some(index)
-    }
-
-    #[cfg(not(loom))]
-    fn weak_self(&self) -> std::sync::Weak<HeapInner> {
-        // SAFETY: `self` lives in the `Arc` made by `Heap::with_config`; rebuilding it
-        // temporarily (without touching the count, thanks to `ManuallyDrop`) only downgrades.
-        let arc = core::mem::ManuallyDrop::new(unsafe { Arc::from_raw(self as *const HeapInner) });
-        Arc::downgrade(&arc)
     }
 
     /// Adds to a shard's gen-0 count, publishing a full batch.
@@ -380,30 +406,11 @@ impl Heap {
         } else {
             None
         };
-        let generations = config.thresholds.len();
-        let inner = HeapInner {
-            shards: (0..config.shards)
-                .map(|_| CachePadded::new(Shard::new(generations)))
-                .collect(),
-            handles: AtomicUsize::new(1),
-            young: AtomicIsize::new(0),
-            publish_batch: AtomicIsize::new(1),
-            threshold0: AtomicUsize::new(0),
-            trigger_at: AtomicUsize::new(0),
-            enabled: AtomicBool::new(true),
-            pending: AtomicBool::new(false),
-            collecting: AtomicBool::new(false),
-            counters: Mutex::new(Counters::new(config.thresholds.clone())),
-            state: Mutex::new(CollectorState::new(generations)),
-            pool,
-            orphaned: AtomicBool::new(false),
-            orphans: AtomicUsize::new(0),
-            config,
-        };
-        inner.set_threshold0(inner.config.thresholds[0]);
-        Ok(Heap {
-            inner: Arc::new(inner),
-        })
+        #[cfg(not(loom))]
+        let inner = Arc::new_cyclic(|me| HeapInner::new(config, pool, me.clone()));
+        #[cfg(loom)]
+        let inner = Arc::new(HeapInner::new(config, pool));
+        Ok(Heap { inner })
     }
 
     /// Allocates `value` on this heap. Types that can hold handles are tracked (put on

@@ -129,6 +129,15 @@ pub(crate) fn spin_loop() {
     loom::thread::yield_now();
 }
 
+/// Lets other threads run while this one waits for a state change it cannot sleep on.
+#[inline]
+pub(crate) fn yield_now() {
+    #[cfg(not(loom))]
+    std::thread::yield_now();
+    #[cfg(loom)]
+    loom::thread::yield_now();
+}
+
 /// Monotonic time for bounded waits and pause measurement. Under loom time does not advance.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Instant(#[cfg(not(loom))] std::time::Instant);

@@ -393,7 +393,11 @@ pub(crate) fn stop(timeout: Option<Duration>) -> Result<Stopped, StopError> {
         // Another thread is stopping the world: let it (giving up this thread's slot while
         // waiting), then try again — within the deadline, if there is one.
         match timeout {
-            None => detached(|| wait_running(w)),
+            None => {
+                detached(|| wait_running(w));
+                // The winner may not have requested the stop yet: let it get there.
+                crate::sync::yield_now();
+            }
             Some(t) => {
                 let ran = detached(|| wait_running_bounded(w, started, t));
                 if !ran {

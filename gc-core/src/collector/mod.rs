@@ -381,7 +381,7 @@ impl Heap {
             .is_err()
         {
             world::safepoint();
-            std::thread::yield_now();
+            crate::sync::yield_now();
         }
         let stopped = world::stop(None);
         // SAFETY: the world is stopped.

@@ -1,0 +1,108 @@
+//! Model 8: an automatic collection against a thread blocked while attached.
+//!
+//! A thread attaches, touches an object, and blocks (on a channel) without reaching a
+//! safepoint. The main thread then allocates past the gen-0 threshold, which runs an automatic
+//! collection with a bounded wait for safepoints. It must give up rather than deadlock (loom
+//! reports a deadlock when every thread is blocked), record the miss, restart the world, and
+//! retry once another threshold's worth of allocations has happened. Once released, the thread
+//! touches its object again while still attached and then detaches, racing those retries: each
+//! must either miss (and say so) or run with the thread parked.
+#![cfg(loom)]
+
+use std::time::Duration;
+
+use gc_core::{Config, Gc, GcCell, Heap, Trace};
+use gc_loom_tests::loom::sync::{mpsc, Arc};
+use gc_loom_tests::loom::thread;
+use gc_loom_tests::{assert_heap_empty, heap_with, model, Counts, Probe};
+
+#[derive(Trace)]
+struct Node {
+    probe: Probe,
+    edge: GcCell<Option<Gc<Node>>>,
+}
+
+/// Allocates a garbage self-cycle.
+fn garbage(heap: &Heap, counts: &Arc<Counts>) {
+    let n = heap.alloc(Node {
+        probe: Probe::new(counts),
+        edge: GcCell::new(None),
+    });
+    *n.edge.borrow_mut() = Some(n.clone());
+}
+
+fn missed(heap: &Heap) -> u64 {
+    heap.stats().iter().map(|s| s.missed).sum()
+}
+
+fn collections(heap: &Heap) -> u64 {
+    heap.stats().iter().map(|s| s.collections).sum()
+}
+
+#[test]
+fn automatic_collection_gives_up_on_a_blocked_attached_thread() {
+    model(|| {
+        let counts = Counts::new();
+        let heap = heap_with(
+            Config::default()
+                .thresholds(&[1])
+                .safepoint_timeout(Duration::from_millis(1)),
+        );
+        let own = heap.alloc(Node {
+            probe: Probe::new(&counts),
+            edge: GcCell::new(None),
+        });
+        let (attached_tx, attached_rx) = mpsc::channel::<()>();
+        let (release_tx, release_rx) = mpsc::channel::<()>();
+        let t = {
+            let heap = heap.clone();
+            thread::spawn(move || {
+                let m = heap.attach();
+                own.probe.write();
+                attached_tx.send(()).unwrap();
+                // Blocked while attached: no safepoint until released.
+                release_rx.recv().unwrap();
+                own.probe.write();
+                drop(m);
+                drop(own);
+            })
+        };
+        attached_rx.recv().unwrap();
+        // Gen-0 threshold 1: the second allocation trips an automatic collection.
+        garbage(&heap, &counts);
+        garbage(&heap, &counts);
+        assert_eq!(
+            missed(&heap),
+            1,
+            "the bounded wait ran out once, and was recorded"
+        );
+        assert_eq!(collections(&heap), 0);
+        assert_eq!(counts.dropped(), 0);
+
+        // Released, the thread touches its object once more while attached, then detaches —
+        // racing the retries, which come after another threshold's worth of allocations.
+        release_tx.send(()).unwrap();
+        let mut allocated = 2;
+        while collections(&heap) == 0 {
+            assert!(allocated < 8, "the retries never succeeded");
+            garbage(&heap, &counts);
+            garbage(&heap, &counts);
+            allocated += 2;
+        }
+        t.join().unwrap();
+        assert_eq!(collections(&heap), 1, "the retried collection ran");
+        assert_eq!(
+            missed(&heap) as usize,
+            allocated / 2 - 1,
+            "every miss was recorded"
+        );
+        assert!(
+            counts.dropped() >= 3,
+            "it freed the garbage: {}",
+            counts.dropped()
+        );
+
+        assert_heap_empty(&heap);
+        counts.assert_end(allocated + 1, 0);
+    });
+}

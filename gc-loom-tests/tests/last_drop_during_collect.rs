@@ -1,0 +1,54 @@
+//! Model 3: the last drop racing a collection (DESIGN race 3).
+//!
+//! `A → B` and `B → B`; a detached thread holds the only handle to `A` and drops it while the
+//! main thread collects. The free path must wait for a stopped world (it unlists `A`, runs its
+//! finalizer and drops its value, which drops the edge to `B`); a scan that meets `A` with a
+//! zero count must treat it as a root, so that neither `A` is freed twice nor `B` judged garbage
+//! while `A`'s value still holds it. Afterwards `B` is an ordinary garbage cycle.
+#![cfg(loom)]
+
+use gc_core::{Finalize, Gc, GcCell, Trace};
+use gc_loom_tests::loom::thread;
+use gc_loom_tests::{assert_heap_empty, heap, model, Counts, Probe};
+
+#[derive(Trace)]
+#[gc(finalize)]
+struct Node {
+    probe: Probe,
+    label: u32,
+    edge: GcCell<Option<Gc<Node>>>,
+}
+
+impl Finalize for Node {
+    fn finalize(this: &Gc<Self>) {
+        this.probe.counts().finalize();
+    }
+}
+
+#[test]
+fn last_handle_dropped_against_collect() {
+    model(|| {
+        let counts = Counts::new();
+        let heap = heap();
+        let node = |label| {
+            heap.alloc(Node {
+                probe: Probe::new(&counts),
+                label,
+                edge: GcCell::new(None),
+            })
+        };
+        let b = node(2);
+        *b.edge.borrow_mut() = Some(b.clone());
+        let a = node(1);
+        *a.edge.borrow_mut() = Some(b);
+        let t = thread::spawn(move || drop(a));
+        let found = heap.collect();
+        assert!(found <= 1, "only B's cycle can be garbage, found {found}");
+        t.join().unwrap();
+        assert_eq!(counts.finalized(), 1 + found, "A died by its count");
+        assert_eq!(counts.dropped(), 1 + found);
+
+        assert_heap_empty(&heap);
+        counts.assert_end(2, 2);
+    });
+}
