@@ -58,6 +58,8 @@ mod pauses;
 mod reclaim;
 mod stats;
 mod sync;
+#[cfg(test)]
+mod test_support;
 pub mod trace;
 mod weak;
 mod world;

@@ -140,13 +140,8 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
-    use crate::{Config, Finalize, Gc, GcCell, Heap, Trace};
-
-    fn heap() -> Heap {
-        let heap = Heap::with_config(Config::default().workers(1).shards(2)).unwrap();
-        heap.disable();
-        heap
-    }
+    use crate::test_support::quiet_heap as heap;
+    use crate::{Finalize, Gc, GcCell, Trace};
 
     #[derive(Trace)]
     #[gc(finalize)]

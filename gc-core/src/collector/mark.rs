@@ -22,7 +22,7 @@ use crate::sync::Ordering;
 use std::sync::atomic::{AtomicBool, AtomicUsize};
 
 #[inline]
-fn is_root(header: &Header) -> bool {
+pub(crate) fn is_root(header: &Header) -> bool {
     header.gc_refs() > 0 || header.has(flag::PINNED)
 }
 

@@ -408,13 +408,8 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering as StdOrdering};
     use std::sync::{Arc, Mutex};
 
-    use crate::{Config, DebugFlags, Finalize, Gc, GcCell, Heap, Trace};
-
-    fn heap() -> Heap {
-        let heap = Heap::with_config(Config::default().workers(1).shards(2)).unwrap();
-        heap.disable();
-        heap
-    }
+    use crate::test_support::quiet_heap as heap;
+    use crate::{DebugFlags, Finalize, Gc, GcCell, Heap, Trace};
 
     #[derive(Trace)]
     #[gc(finalize)]

@@ -11,9 +11,9 @@
 use std::time::Duration;
 
 use super::gather::{hand_back, relist, Scan};
-use super::mark::mark_from;
-use super::subtract_refs::trace_member;
-use super::{is_member, Object};
+use super::mark::{is_root, mark_from};
+use super::subtract_refs::subtract_sequential;
+use super::Object;
 use crate::finalize;
 use crate::header::flag;
 use crate::heap::HeapInner;
@@ -77,24 +77,8 @@ fn find_resurrected(unreachable: &[Object]) -> (Vec<Object>, Vec<Object>) {
         let refs = header.strong_count().saturating_sub(1);
         header.index.store(refs, Ordering::Relaxed);
     }
-    let mut edges = Vec::new();
-    for object in unreachable {
-        trace_member(object, &mut edges);
-        for edge in &edges {
-            // SAFETY: an edge of a live object points at a live object.
-            let target = unsafe { edge.as_ref() };
-            if is_member(target) {
-                let refs = target.index.load(Ordering::Relaxed);
-                target
-                    .index
-                    .store(refs.saturating_sub(1), Ordering::Relaxed);
-            }
-        }
-    }
-    mark_from(unreachable.iter().copied().filter(|o| {
-        let header = o.header();
-        header.gc_refs() > 0 || header.has(flag::PINNED)
-    }));
+    subtract_sequential(unreachable);
+    mark_from(unreachable.iter().copied().filter(|o| is_root(o.header())));
     unreachable
         .iter()
         .partition(|o| o.header().has(flag::REACHABLE))

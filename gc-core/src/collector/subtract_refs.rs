@@ -29,7 +29,8 @@ pub(crate) fn trace_member(object: &Object, edges: &mut Vec<NonNull<Header>>) {
     }
 }
 
-fn subtract_sequential(set: &[Object]) {
+/// The sequential path, also the resurrection check's (on the unreachable set alone).
+pub(crate) fn subtract_sequential(set: &[Object]) {
     let mut edges = Vec::new();
     for object in set {
         trace_member(object, &mut edges);
