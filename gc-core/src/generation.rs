@@ -27,6 +27,29 @@ use core::ptr::NonNull;
 use crate::header::{flag, Header};
 use crate::sync::{AtomicBool, AtomicIsize, AtomicUsize, Mutex, Ordering};
 
+/// A tracked object on a list (or in a collection's sets): a pointer to its header. Lists are
+/// only read with the world stopped or by their owner, so an `Object` may cross to collector
+/// workers.
+#[repr(transparent)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Object(pub(crate) NonNull<Header>);
+
+// SAFETY: objects are shared between the collecting thread and its workers only while the
+// collector owns the lists (world stopped) or the set; every field they touch is atomic.
+unsafe impl Send for Object {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for Object {}
+
+impl Object {
+    #[inline]
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: listed objects are alive (they cannot be freed while the world is stopped,
+        // and only their shard's owner frees them otherwise), and a collection holds its
+        // garbage until torn down.
+        unsafe { self.0.as_ref() }
+    }
+}
+
 /// What another thread hands over to a shard's owner.
 pub(crate) enum Handover {
     /// Put the object on list `gen` (allocations of threads without a shard, survivors
@@ -42,7 +65,7 @@ pub(crate) struct Shard {
     /// The owning thread's token, 0 when free.
     pub(crate) owner: AtomicUsize,
     /// Only the owner holding the world, or a collector with the world stopped, touches these.
-    lists: UnsafeCell<Vec<Vec<NonNull<Header>>>>,
+    lists: UnsafeCell<Vec<Vec<Object>>>,
     /// Allocations minus deallocations not yet added to the heap's gen-0 count. Written by
     /// whoever may touch the lists (plain load and store), read by anyone.
     pub(crate) unpublished: AtomicIsize,
@@ -74,7 +97,7 @@ impl Shard {
     /// The caller is the shard's owner and holds the world, or has the world stopped; and no
     /// other reference from this function is alive.
     #[allow(clippy::mut_from_ref)]
-    pub(crate) unsafe fn lists(&self) -> &mut Vec<Vec<NonNull<Header>>> {
+    pub(crate) unsafe fn lists(&self) -> &mut Vec<Vec<Object>> {
         // SAFETY: per the contract, the access is exclusive.
         unsafe { &mut *self.lists.get() }
     }
@@ -113,10 +136,10 @@ impl Shard {
 }
 
 /// Appends an object to list `gen`, recording its generation and position.
-pub(crate) fn push(lists: &mut [Vec<NonNull<Header>>], gen: usize, object: NonNull<Header>) {
+pub(crate) fn push(lists: &mut [Vec<Object>], gen: usize, object: NonNull<Header>) {
     let list = &mut lists[gen];
-    // SAFETY: listed objects are alive.
-    let header = unsafe { object.as_ref() };
+    let object = Object(object);
+    let header = object.header();
     header.set_generation(gen);
     header.set(flag::LISTED);
     header.index.store(list.len() as u32, Ordering::Relaxed);
@@ -126,27 +149,26 @@ pub(crate) fn push(lists: &mut [Vec<NonNull<Header>>], gen: usize, object: NonNu
 /// Appends a freshly allocated object to gen 0. Its header already says gen 0 and `LISTED`,
 /// and no other thread can see it yet, so only the position is written.
 #[inline]
-pub(crate) fn push_new(lists: &mut [Vec<NonNull<Header>>], object: NonNull<Header>) {
+pub(crate) fn push_new(lists: &mut [Vec<Object>], object: NonNull<Header>) {
     let list = &mut lists[0];
-    // SAFETY: the object was just allocated.
-    let header = unsafe { object.as_ref() };
-    header.index.store(list.len() as u32, Ordering::Relaxed);
+    let object = Object(object);
+    object
+        .header()
+        .index
+        .store(list.len() as u32, Ordering::Relaxed);
     list.push(object);
 }
 
 /// Removes a dead object from its list. Nobody else can reach a dead object's flags, so they
 /// are written without a read-modify-write.
 #[inline]
-pub(crate) fn remove(lists: &mut [Vec<NonNull<Header>>], header: &Header) {
+pub(crate) fn remove(lists: &mut [Vec<Object>], header: &Header) {
     let list = &mut lists[header.generation()];
     let index = header.index.load(Ordering::Relaxed) as usize;
-    debug_assert!(core::ptr::eq(list[index].as_ptr(), header));
+    debug_assert!(core::ptr::eq(list[index].0.as_ptr(), header));
     list.swap_remove(index);
     if let Some(moved) = list.get(index) {
-        // SAFETY: listed objects are alive.
-        unsafe { moved.as_ref() }
-            .index
-            .store(index as u32, Ordering::Relaxed);
+        moved.header().index.store(index as u32, Ordering::Relaxed);
     }
     header
         .flags
@@ -154,10 +176,10 @@ pub(crate) fn remove(lists: &mut [Vec<NonNull<Header>>], header: &Header) {
 }
 
 /// Moves every object of list `from` to the end of list `to`.
-pub(crate) fn merge(lists: &mut [Vec<NonNull<Header>>], from: usize, to: usize) {
+pub(crate) fn merge(lists: &mut [Vec<Object>], from: usize, to: usize) {
     let moved = core::mem::take(&mut lists[from]);
     for object in moved {
-        push(lists, to, object);
+        push(lists, to, object.0);
     }
 }
 

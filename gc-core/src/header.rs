@@ -7,7 +7,7 @@
 //!  | strong |  weak  | flags  | index  | vtable          | heap            | value: T ...
 //!  +--------+--------+--------+--------+-----------------+-----------------+------------
 //!   counts   counts   gen/shard list position           type-erased ops   owning heap
-//!                     bits     (gc_refs while collecting)                  (null: untracked)
+//!                     bits                                                 (null: untracked)
 //! ```
 //!
 //! Counts saturate instead of overflowing: a strong count that reaches [`IMMORTAL`] stays there
@@ -36,18 +36,14 @@ pub(crate) mod flag {
     pub(crate) const HAS_WEAK_CALLBACKS: u32 = 1 << 3;
     /// The object is on a generation list of its heap.
     pub(crate) const LISTED: u32 = 1 << 4;
-    /// Member of the set under collection; `index` holds `gc_refs`.
+    /// In a collection's unreachable set; `index` is the position in it.
     pub(crate) const IN_SET: u32 = 1 << 5;
-    /// Marked reachable by the current collection.
-    pub(crate) const REACHABLE: u32 = 1 << 6;
-    /// Could not be traced (a cell was borrowed): kept alive conservatively.
-    pub(crate) const PINNED: u32 = 1 << 7;
     /// Judged garbage: weak references to it are cleared for good.
-    pub(crate) const WEAK_CLEARED: u32 = 1 << 8;
+    pub(crate) const WEAK_CLEARED: u32 = 1 << 6;
     /// Being torn down as part of a garbage cycle: any access to the value panics.
-    pub(crate) const TEARDOWN: u32 = 1 << 9;
+    pub(crate) const TEARDOWN: u32 = 1 << 7;
     /// The value has been dropped in place; only the allocation remains.
-    pub(crate) const DROPPED: u32 = 1 << 10;
+    pub(crate) const DROPPED: u32 = 1 << 8;
     /// Bits 16..24: the generation; bits 24..32: the shard.
     pub(crate) const GEN_SHIFT: u32 = 16;
     pub(crate) const GEN_MASK: u32 = 0xff << GEN_SHIFT;
@@ -129,7 +125,7 @@ pub(crate) struct Header {
     /// Weak handles plus one for all strong handles together (as in `Arc`).
     pub(crate) weak: AtomicU32,
     pub(crate) flags: AtomicU32,
-    /// Position in the generation list; `gc_refs` while `IN_SET`.
+    /// Position in the generation list (in the unreachable set while `IN_SET`).
     pub(crate) index: AtomicU32,
     pub(crate) vtable: &'static VTable,
     /// The owning heap for tracked objects; null for untracked ones.
@@ -277,12 +273,6 @@ impl Header {
 
     pub(crate) fn is_immortal(&self) -> bool {
         self.strong_count() >= IMMORTAL
-    }
-
-    /// `gc_refs`, valid while the object is `IN_SET` and the world is stopped.
-    #[inline]
-    pub(crate) fn gc_refs(&self) -> u32 {
-        self.index.load(Ordering::Relaxed)
     }
 
     #[inline]

@@ -27,7 +27,7 @@ use crate::header::{flag, GcBox, Header, VTable};
 use core::cell::Cell;
 use core::ptr::NonNull;
 
-use crate::sync::{Arc, AtomicBool, AtomicIsize, AtomicUsize, Mutex, Ordering};
+use crate::sync::{Arc, AtomicBool, AtomicI32, AtomicIsize, AtomicUsize, Mutex, Ordering};
 use crate::trace::Trace;
 use crate::world::{self, Hold};
 
@@ -60,6 +60,8 @@ pub(crate) struct HeapInner {
     pub(crate) counters: Mutex<Counters>,
     pub(crate) state: Mutex<CollectorState>,
     pub(crate) pool: Option<rayon::ThreadPool>,
+    /// The side array of the last collection, kept for the next (`collector::region`).
+    pub(crate) slots: Mutex<Vec<AtomicI32>>,
     /// Set (under every shard lock) when the last handle went while objects stayed listed.
     orphaned: AtomicBool,
     /// Listed objects left when orphaned; the last one to leave frees the heap.
@@ -91,6 +93,7 @@ impl HeapInner {
             counters: Mutex::new(Counters::new(config.thresholds.clone())),
             state: Mutex::new(CollectorState::new(generations)),
             pool,
+            slots: Mutex::new(Vec::new()),
             orphaned: AtomicBool::new(false),
             orphans: AtomicUsize::new(0),
             #[cfg(not(loom))]

@@ -20,7 +20,7 @@ impl HeapInner {
             unsafe {
                 self.drain(shard);
                 for list in &shard.lists()[gens.clone()] {
-                    out.extend(list.iter().filter_map(|&p| GcAny::try_new(p)));
+                    out.extend(list.iter().filter_map(|o| GcAny::try_new(o.0)));
                 }
             }
         }

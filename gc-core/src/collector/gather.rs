@@ -1,21 +1,25 @@
-//! The stopped-world part of a collection: take generations `0..=gen` off every shard, run
-//! trial deletion over them, promote the survivors and hold the unreachable.
+//! The stopped-world part of a collection: take lists `0..=gen` off every shard as one region,
+//! run trial deletion over it, put the survivors on the lists and hold the unreachable.
 //!
 //! ```text
 //!  before:  shard k:  gen0 [a b c]  gen1 [d e]  gen2 [f]        collecting gen 1
-//!  gather:  set = [a b c d e]   (IN_SET; gc_refs in `index`)
+//!  region:  gen1 [d e] gen0 [a b c]     (positions 0..5; gc_refs in the side array)
 //!  mark:    reachable {a d e}, unreachable {b c}
-//!  after:   shard k:  gen0 [ ]    gen1 [ ]    gen2 [f a d e]    unreachable [b c] (+1 held)
+//!  after:   shard k:  gen0 [ ]    gen1 [ ]    gen2 [f d e a]    unreachable [b c] (+1 held)
 //! ```
 //!
-//! If a `Trace` panics meanwhile, every object goes back on its list unchanged and the panic
-//! continues once the world has restarted: the heap stays consistent and usable.
+//! In a full collection the oldest list stays where it is: its survivors are not written to at
+//! all, and each hole its garbage leaves is filled with the list's last survivor.
+//!
+//! If a `Trace` panics meanwhile, every list goes back unchanged (no header was written) and
+//! the panic continues once the world has restarted: the heap stays consistent and usable.
 
 use std::collections::HashSet;
 use std::time::Duration;
 
-use super::{hold_all, mark, subtract_refs, update_refs, Object};
-use crate::generation::{self, Handover};
+use super::region::{Region, Segment};
+use super::{mark, subtract_refs};
+use crate::generation::{self, Handover, Object};
 use crate::header::{flag, Header};
 use crate::heap::HeapInner;
 use crate::sync::Ordering;
@@ -25,12 +29,16 @@ use crate::world::{self, StopError};
 /// What the stopped-world scan found.
 pub(crate) struct Scan {
     pub(crate) gen: usize,
-    /// Unreachable objects, each held by one extra strong reference, flagged `IN_SET` and
-    /// `WEAK_CLEARED`, off their lists.
+    /// Unreachable objects, each held by one extra strong reference, flagged `IN_SET` (with
+    /// `index` its position here) and `WEAK_CLEARED`, off their lists.
     pub(crate) unreachable: Vec<Object>,
     /// Weak-callback registrations owned by unreachable objects: garbage themselves, they
     /// must not be called.
     pub(crate) garbage_callbacks: HashSet<u64>,
+    /// Some unreachable object has weak callbacks registered.
+    pub(crate) weak_callbacks: bool,
+    /// Some unreachable object has a finalizer that has not run.
+    pub(crate) finalizers: bool,
     pub(crate) examined: usize,
     pub(crate) pause: Duration,
     pub(crate) time_to_safepoint: Duration,
@@ -43,51 +51,37 @@ pub(crate) fn scan(
     timeout: Option<Duration>,
 ) -> Result<Scan, StopError> {
     let stopped = world::stop(timeout)?;
-    let set = take(heap, gen);
+    let dest = (gen + 1).min(heap.generations() - 1);
+    let mut region = Region::generations(heap, gen, take(heap, gen, dest));
     let phases = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| {
-        update_refs::run(heap, &set);
-        subtract_refs::run(heap, &set);
-        mark::run(heap, &set);
+        subtract_refs::run(heap, &region);
+        mark::run(heap, &region);
     }));
     if let Err(panic) = phases {
-        restore(heap, &set);
+        put_back(heap, region.into_segments(heap));
         drop(stopped);
         std::panic::resume_unwind(panic);
     }
-    let dest = (gen + 1).min(heap.generations() - 1);
+    let examined = region.len();
     let mut unreachable = Vec::new();
-    let mut survivors = 0;
-    let dest_bits = (dest as u32) << flag::GEN_SHIFT;
-    for &object in &set {
-        let header = object.header();
-        // The world is stopped and the workers are done: this thread alone writes flags.
-        let flags = header.flags() & !(flag::IN_SET | flag::PINNED);
-        if flags & flag::REACHABLE != 0 {
-            let flags = (flags & !(flag::REACHABLE | flag::GEN_MASK)) | dest_bits;
-            header.flags.store(flags, Ordering::Relaxed);
-            let shard = &heap.shards[header.shard()];
-            // SAFETY: the world is stopped.
-            let list = unsafe { &mut shard.lists()[dest] };
-            header.index.store(list.len() as u32, Ordering::Relaxed);
-            list.push(object.0);
-            survivors += 1;
-        } else {
-            let flags = (flags & !flag::LISTED) | flag::WEAK_CLEARED | flag::IN_SET;
-            #[cfg(gc_seeded_bug = "weak_not_cleared")]
-            let flags = flags & !flag::WEAK_CLEARED;
-            header.flags.store(flags, Ordering::Relaxed);
-            unreachable.push(object);
-        }
-    }
-    hold_all(&unreachable);
-    let garbage_callbacks = weak_registrations(&unreachable);
-    heap.counters.lock().collected(gen, survivors);
+    let seen = relist(heap, &mut region, dest, &mut unreachable);
+    region.finish(heap);
+    let garbage_callbacks = if seen.weak_callbacks {
+        weak_registrations(&unreachable)
+    } else {
+        HashSet::new()
+    };
+    heap.counters
+        .lock()
+        .collected(gen, examined - unreachable.len());
     heap.reset_young();
     let scan = Scan {
         gen,
-        examined: set.len(),
+        examined,
         unreachable,
         garbage_callbacks,
+        weak_callbacks: seen.weak_callbacks,
+        finalizers: seen.finalizers,
         pause: stopped.started().elapsed(),
         time_to_safepoint: stopped.time_to_safepoint,
     };
@@ -95,32 +89,145 @@ pub(crate) fn scan(
     Ok(scan)
 }
 
-/// Drains lists `0..=gen` of every shard into one set, flagging each object `IN_SET`. The
-/// world is stopped.
-fn take(heap: &HeapInner, gen: usize) -> Vec<Object> {
-    let mut set = Vec::new();
-    for shard in heap.shards.iter() {
+/// Takes lists `0..=gen` off every shard as segments, numbering positions through them: per
+/// shard the list that stays in place (`dest`, in a full collection) first. The world is
+/// stopped.
+fn take(heap: &HeapInner, gen: usize, dest: usize) -> Vec<Segment> {
+    let mut segments = Vec::new();
+    let mut base = 0;
+    for (shard_index, shard) in heap.shards.iter().enumerate() {
         // SAFETY: the world is stopped.
-        unsafe {
+        let lists = unsafe {
             heap.drain(shard);
-            for list in &mut shard.lists()[..=gen] {
-                set.extend(list.drain(..).map(Object));
-            }
+            shard.lists()
+        };
+        let order = (dest <= gen).then_some(dest).into_iter();
+        for g in order.chain((0..=gen).filter(|&g| g != dest)) {
+            let objects = core::mem::take(&mut lists[g]);
+            let len = objects.len();
+            segments.push(Segment {
+                shard: shard_index,
+                gen: g,
+                base,
+                objects,
+            });
+            base += len;
         }
     }
-    for object in &set {
-        let header = object.header();
-        // The world is stopped: this thread alone writes flags.
-        header
-            .flags
-            .store(header.flags() | flag::IN_SET, Ordering::Relaxed);
+    segments
+}
+
+/// Undoes `take` after a panic: the lists were not changed, only taken.
+fn put_back(heap: &HeapInner, segments: Vec<Segment>) {
+    for segment in segments {
+        // SAFETY: the world is stopped.
+        let lists = unsafe { heap.shards[segment.shard].lists() };
+        lists[segment.gen] = segment.objects;
     }
-    set
+}
+
+/// What the unreachable objects need after the scan.
+#[derive(Default)]
+struct Seen {
+    /// Some has weak callbacks registered.
+    weak_callbacks: bool,
+    /// Some has a finalizer that has not run.
+    finalizers: bool,
+}
+
+/// Sorts the region after marking and gives its lists back: survivors of younger lists go to
+/// list `dest` of their shard (gen bits and position rewritten); survivors of a list already
+/// `dest` stay untouched, the holes left by its garbage filled; unreachable members are flagged
+/// and held, into `unreachable`.
+fn relist(
+    heap: &HeapInner,
+    region: &mut Region,
+    dest: usize,
+    unreachable: &mut Vec<Object>,
+) -> Seen {
+    let dest_bits = (dest as u32) << flag::GEN_SHIFT;
+    let mut seen = Seen::default();
+    for s in 0..region.segments.len() {
+        let (shard, gen, base) = {
+            let segment = &region.segments[s];
+            (segment.shard, segment.gen, segment.base)
+        };
+        let mut objects = core::mem::take(&mut region.segments[s].objects);
+        let stays = gen == dest;
+        let mut holes = Vec::new();
+        // SAFETY: the world is stopped. The segments of a shard come with the list that stays
+        // in place first, so `dest` holds it (or the list not collected) before others append.
+        let lists = unsafe { heap.shards[shard].lists() };
+        for (i, object) in objects.iter().enumerate() {
+            let header = object.header();
+            if region.is_marked(base + i) {
+                if !stays {
+                    // The world is stopped: this thread alone writes flags.
+                    let flags = (header.flags() & !flag::GEN_MASK) | dest_bits;
+                    header.flags.store(flags, Ordering::Relaxed);
+                    let list = &mut lists[dest];
+                    header.index.store(list.len() as u32, Ordering::Relaxed);
+                    list.push(*object);
+                }
+                continue;
+            }
+            let flags = header.flags();
+            seen.finalizers |=
+                flags & (flag::HAS_FINALIZER | flag::FINALIZED) == flag::HAS_FINALIZER;
+            seen.weak_callbacks |= flags & flag::HAS_WEAK_CALLBACKS != 0;
+            let flags = (flags & !flag::LISTED) | flag::WEAK_CLEARED | flag::IN_SET;
+            #[cfg(gc_seeded_bug = "weak_not_cleared")]
+            let flags = flags & !flag::WEAK_CLEARED;
+            header.flags.store(flags, Ordering::Relaxed);
+            header
+                .index
+                .store(unreachable.len() as u32, Ordering::Relaxed);
+            // The collector's hold. No other thread can reach an unreachable object's count
+            // (nothing outside the region references it, and weak upgrades wait for the world).
+            let strong = header.strong_count();
+            header.strong.store(strong + 1, Ordering::Relaxed);
+            unreachable.push(*object);
+            if stays {
+                holes.push(i);
+            }
+        }
+        if stays {
+            fill_holes(&mut objects, &holes);
+            lists[dest] = objects;
+        } else {
+            objects.clear();
+            lists[gen] = objects;
+        }
+    }
+    seen
+}
+
+/// Closes the holes `holes` (ascending positions) of a list that stays in place, moving the
+/// last survivors into them.
+fn fill_holes(list: &mut Vec<Object>, holes: &[usize]) {
+    let mut end = list.len();
+    // `holes[..back]` are the holes still below `end`.
+    let mut back = holes.len();
+    for (k, &h) in holes.iter().enumerate() {
+        while back > k && holes[back - 1] + 1 == end {
+            back -= 1;
+            end -= 1;
+        }
+        if k >= back || end <= h {
+            break;
+        }
+        let moved = list[end - 1];
+        moved.header().index.store(h as u32, Ordering::Relaxed);
+        list[h] = moved;
+        end -= 1;
+    }
+    list.truncate(end);
 }
 
 /// Puts objects back on list `gen` of their own shards, with the world stopped.
-pub(crate) fn relist(heap: &HeapInner, objects: impl Iterator<Item = Object>, gen: usize) {
+pub(crate) fn relist_objects(heap: &HeapInner, objects: impl Iterator<Item = Object>, gen: usize) {
     for object in objects {
+        object.header().clear(flag::IN_SET);
         let shard = &heap.shards[object.header().shard()];
         // SAFETY: the world is stopped.
         unsafe { generation::push(shard.lists(), gen, object.0) };
@@ -131,30 +238,15 @@ pub(crate) fn relist(heap: &HeapInner, objects: impl Iterator<Item = Object>, ge
 /// lists them at its next allocation, the collector before its next scan.
 pub(crate) fn hand_back(heap: &HeapInner, objects: impl Iterator<Item = Object>, gen: usize) {
     for object in objects {
-        object.header().set(flag::LISTED);
-        heap.shards[object.header().shard()].post(Handover::List(object.0, gen));
-    }
-}
-
-/// Undoes `take` after a panic: each object back on the list of its own generation.
-fn restore(heap: &HeapInner, set: &[Object]) {
-    for &object in set {
         let header = object.header();
-        header.clear(flag::IN_SET | flag::REACHABLE | flag::PINNED);
-        let gen = header.generation();
-        relist(heap, core::iter::once(object), gen);
+        header.clear(flag::IN_SET);
+        header.set(flag::LISTED);
+        heap.shards[header.shard()].post(Handover::List(object.0, gen));
     }
 }
 
-/// The weak-callback registrations held inside `objects` (only needed when one of them has
-/// callbacks that could run).
+/// The weak-callback registrations held inside `objects`.
 fn weak_registrations(objects: &[Object]) -> HashSet<u64> {
-    if !objects
-        .iter()
-        .any(|o| o.header().has(flag::HAS_WEAK_CALLBACKS))
-    {
-        return HashSet::new();
-    }
     let mut ids = Vec::new();
     let mut edges = Vec::new();
     for object in objects {

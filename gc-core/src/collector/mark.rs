@@ -1,127 +1,129 @@
-//! Phase 3, `mark`: everything reachable from a root (a member with `gc_refs > 0`, or pinned)
-//! is `REACHABLE`; the rest of the set is garbage.
+//! Phase 2, `mark`: every member reachable from a root (a slot still above zero) is marked
+//! reachable, its slot overwritten with [`MARKED`]; the rest of the region is garbage.
 //!
-//! No recursion: an explicit stack sequentially, and in parallel one LIFO deque per worker with
-//! work stealing (crossbeam-deque). A worker claims an object by setting `REACHABLE` with a
-//! single `fetch_or`, so each object is traced once whichever worker gets there first; the
-//! result is the same set as the sequential walk's.
+//! No recursion: an explicit stack of edges sequentially, and in parallel one LIFO deque of edges
+//! per worker with work stealing (crossbeam-deque). An edge is pushed unexamined and its target
+//! claimed when it is popped, so locating, claiming and tracing a member is one visit to its
+//! header. Workers take the region in chunks, claim the roots they find there and mark from
+//! each; an idle worker steals half of another's deque. A slot is claimed by one atomic
+//! operation (a compare-exchange from its count for a root, a swap for a member reached through
+//! an edge), so each member is traced once whichever worker gets there first, and the result
+//! is the sequential walk's.
 //!
-//! Termination: a worker goes idle only with its own deque empty, and idle workers never push.
-//! So when all `n` workers are idle at once, every deque is empty and the marking is done.
+//! Termination: a worker goes idle only with the chunks used up and its own deque empty, and
+//! idle workers never push. So when all `n` workers are idle at once, every deque is empty and
+//! the marking is done.
 
 use core::ptr::NonNull;
+use core::sync::atomic::{AtomicBool, AtomicUsize};
 
-use crossbeam_deque::{Injector, Steal, Stealer, Worker};
-use rayon::prelude::*;
+use crossbeam_deque::{Steal, Stealer, Worker};
 
-use super::subtract_refs::trace_member;
-use super::{is_member, Object};
-use crate::header::{flag, Header};
+use super::region::{Region, MARKED};
+use super::subtract_refs::{trace_member, trace_onto};
+use crate::generation::Object;
+use crate::header::Header;
 use crate::heap::HeapInner;
 use crate::sync::Ordering;
-use std::sync::atomic::{AtomicBool, AtomicUsize};
 
+/// Claims the member at `p` if it is a root not yet claimed; true if this call claimed it.
 #[inline]
-pub(crate) fn is_root(header: &Header) -> bool {
-    header.gc_refs() > 0 || header.has(flag::PINNED)
+pub(crate) fn claim_root(region: &Region, p: usize) -> bool {
+    let slot = region.slot(p);
+    let refs = slot.load(Ordering::Relaxed);
+    refs > 0
+        && slot
+            .compare_exchange(refs, MARKED, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
 }
 
-/// Sets `REACHABLE`; true if this call set it.
+/// Claims the member at `q`, reached through an edge; true if this call claimed it.
 #[inline]
-fn claim(header: &Header) -> bool {
+fn claim(region: &Region, q: usize) -> bool {
     if cfg!(gc_seeded_bug = "claim_racy") {
-        return claim_alone(header);
+        return claim_alone(region, q);
     }
-    header.flags.fetch_or(flag::REACHABLE, Ordering::Relaxed) & flag::REACHABLE == 0
+    let slot = region.slot(q);
+    slot.load(Ordering::Relaxed) != MARKED && slot.swap(MARKED, Ordering::Relaxed) != MARKED
 }
 
-/// The parallel mark's first pass, per object: claims it if it is a root; true if this call
-/// claimed it.
+/// Claims without a read-modify-write (only one thread marks).
 #[inline]
-pub(crate) fn claim_root(object: &Object) -> bool {
-    let header = object.header();
-    is_root(header) && claim(header)
-}
-
-/// One worker's step of the parallel mark: traces `object` and claims every member it reaches
-/// that no worker has claimed yet, handing each to `push`.
-#[inline]
-pub(crate) fn mark_step(
-    object: &Object,
-    edges: &mut Vec<NonNull<Header>>,
-    mut push: impl FnMut(Object),
-) {
-    trace_member(object, edges);
-    for edge in edges.iter() {
-        // SAFETY: an edge of a live object points at a live object.
-        let target = unsafe { edge.as_ref() };
-        if is_member(target) && claim(target) {
-            push(Object(*edge));
-        }
-    }
-}
-
-/// Sets `REACHABLE` without a read-modify-write (only one thread marks).
-#[inline]
-fn claim_alone(header: &Header) -> bool {
-    let flags = header.flags();
-    if flags & flag::REACHABLE != 0 {
+fn claim_alone(region: &Region, q: usize) -> bool {
+    let slot = region.slot(q);
+    if slot.load(Ordering::Relaxed) == MARKED {
         return false;
     }
-    header
-        .flags
-        .store(flags | flag::REACHABLE, Ordering::Relaxed);
+    slot.store(MARKED, Ordering::Relaxed);
     true
 }
 
-/// Marks everything reachable from `roots` within the members, claiming alone.
-pub(crate) fn mark_from(roots: impl Iterator<Item = Object>) {
-    let mut stack: Vec<Object> = Vec::new();
-    let mut edges: Vec<NonNull<Header>> = Vec::new();
-    for root in roots {
-        if !claim_alone(root.header()) {
-            continue;
-        }
-        stack.push(root);
-        while let Some(object) = stack.pop() {
-            trace_member(&object, &mut edges);
-            for edge in &edges {
+/// A worker's visit of an edge taken from its deque: the target, if it is a member that no
+/// worker has claimed yet, claimed by this call (the caller traces it next).
+#[inline]
+pub(crate) fn visit(region: &Region, edge: NonNull<Header>) -> Option<Object> {
+    // SAFETY: an edge of a live object points at a live object.
+    let q = region.locate(unsafe { edge.as_ref() })?;
+    claim(region, q).then_some(Object(edge))
+}
+
+/// The sequential path. Edges go on the stack unexamined and are claimed when popped, so a
+/// member is located, claimed and traced in one visit, while its header is in cache.
+pub(crate) fn sequential(region: &Region) {
+    let mut stack: Vec<NonNull<Header>> = Vec::new();
+    for segment in &region.segments {
+        for (p, object) in (segment.base..).zip(&segment.objects) {
+            if region.slot(p).load(Ordering::Relaxed) <= 0 {
+                continue;
+            }
+            region.slot(p).store(MARKED, Ordering::Relaxed);
+            trace_onto(object, &mut stack);
+            while let Some(edge) = stack.pop() {
                 // SAFETY: an edge of a live object points at a live object.
-                let target = unsafe { edge.as_ref() };
-                if is_member(target) && claim_alone(target) {
-                    stack.push(Object(*edge));
+                if let Some(q) = region.locate(unsafe { edge.as_ref() }) {
+                    if claim_alone(region, q) {
+                        trace_onto(&Object(edge), &mut stack);
+                    }
                 }
             }
         }
     }
 }
 
-fn parallel(pool: &rayon::ThreadPool, set: &[Object]) {
-    let injector = Injector::new();
-    pool.install(|| {
-        set.par_iter().for_each(|object| {
-            if claim_root(object) {
-                injector.push(*object);
-            }
-        })
-    });
+/// What the workers share.
+struct Shared<'a> {
+    region: &'a Region,
+    chunks: Vec<(usize, core::ops::Range<usize>)>,
+    next_chunk: AtomicUsize,
+    stealers: Vec<Stealer<Object>>,
+    idle: AtomicUsize,
+    failed: AtomicBool,
+    n: usize,
+}
+
+fn parallel(pool: &rayon::ThreadPool, region: &Region) {
     let n = pool.current_num_threads();
     let workers: Vec<Worker<Object>> = (0..n).map(|_| Worker::new_lifo()).collect();
-    let stealers: Vec<Stealer<Object>> = workers.iter().map(Worker::stealer).collect();
-    let idle = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
+    let shared = Shared {
+        region,
+        chunks: region.chunks(),
+        next_chunk: AtomicUsize::new(0),
+        stealers: workers.iter().map(Worker::stealer).collect(),
+        idle: AtomicUsize::new(0),
+        failed: AtomicBool::new(false),
+        n,
+    };
     let panic = std::sync::Mutex::new(None);
     pool.scope(|scope| {
         for worker in workers {
-            let (injector, stealers, idle, failed, panic) =
-                (&injector, &stealers, &idle, &failed, &panic);
+            let (shared, panic) = (&shared, &panic);
             scope.spawn(move |_| {
                 let ran = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| {
-                    work(&worker, injector, stealers, idle, failed, n)
+                    work(&worker, shared)
                 }));
                 if let Err(payload) = ran {
                     // A panicking `Trace`: stop every worker, re-raise on the collector.
-                    failed.store(true, Ordering::SeqCst);
+                    shared.failed.store(true, Ordering::SeqCst);
                     *panic.lock().unwrap_or_else(|p| p.into_inner()) = Some(payload);
                 }
             });
@@ -132,48 +134,72 @@ fn parallel(pool: &rayon::ThreadPool, set: &[Object]) {
     }
 }
 
-fn find(
-    worker: &Worker<Object>,
-    injector: &Injector<Object>,
-    stealers: &[Stealer<Object>],
-) -> Option<Object> {
+/// Pops from the worker's own deque, or steals half of another's.
+fn find(worker: &Worker<Object>, stealers: &[Stealer<Object>]) -> Option<Object> {
     worker.pop().or_else(|| loop {
-        let steal = injector.steal_batch_and_pop(worker).or_else(|| {
-            stealers
-                .iter()
-                .map(Stealer::steal)
-                .collect::<Steal<Object>>()
-        });
+        let steal: Steal<Object> = stealers
+            .iter()
+            .map(|s| s.steal_batch_and_pop(worker))
+            .collect();
         if !steal.is_retry() {
             return steal.success();
         }
     })
 }
 
-fn work(
+/// Traces a claimed member, its edges onto the worker's deque.
+#[inline]
+fn trace_claimed(worker: &Worker<Object>, object: &Object, edges: &mut Vec<NonNull<Header>>) {
+    trace_member(object, edges);
+    for &edge in edges.iter() {
+        worker.push(Object(edge));
+    }
+}
+
+/// Claims and traces the roots of the next unclaimed chunk; false when none is left.
+fn take_chunk(
     worker: &Worker<Object>,
-    injector: &Injector<Object>,
-    stealers: &[Stealer<Object>],
-    idle: &AtomicUsize,
-    failed: &AtomicBool,
-    n: usize,
-) {
+    shared: &Shared<'_>,
+    edges: &mut Vec<NonNull<Header>>,
+) -> bool {
+    let i = shared.next_chunk.fetch_add(1, Ordering::Relaxed);
+    let Some(chunk) = shared.chunks.get(i) else {
+        return false;
+    };
+    for (p, object) in shared.region.chunk(chunk) {
+        if claim_root(shared.region, p) {
+            trace_claimed(worker, &object, edges);
+        }
+    }
+    true
+}
+
+fn work(worker: &Worker<Object>, shared: &Shared<'_>) {
     let mut edges = Vec::new();
     loop {
-        while let Some(object) = find(worker, injector, stealers) {
-            if failed.load(Ordering::Relaxed) {
-                return;
+        loop {
+            while let Some(edge) = find(worker, &shared.stealers) {
+                if shared.failed.load(Ordering::Relaxed) {
+                    return;
+                }
+                if let Some(object) = visit(shared.region, edge.0) {
+                    trace_claimed(worker, &object, &mut edges);
+                }
             }
-            mark_step(&object, &mut edges, |claimed| worker.push(claimed));
+            if !take_chunk(worker, shared, &mut edges) {
+                break;
+            }
         }
-        idle.fetch_add(1, Ordering::SeqCst);
+        shared.idle.fetch_add(1, Ordering::SeqCst);
         let mut spins = 0u32;
         loop {
-            if idle.load(Ordering::SeqCst) == n || failed.load(Ordering::SeqCst) {
+            if shared.idle.load(Ordering::SeqCst) == shared.n
+                || shared.failed.load(Ordering::SeqCst)
+            {
                 return;
             }
-            if !injector.is_empty() || stealers.iter().any(|s| !s.is_empty()) {
-                idle.fetch_sub(1, Ordering::SeqCst);
+            if shared.stealers.iter().any(|s| !s.is_empty()) {
+                shared.idle.fetch_sub(1, Ordering::SeqCst);
                 break;
             }
             spins += 1;
@@ -186,9 +212,9 @@ fn work(
     }
 }
 
-pub(crate) fn run(heap: &HeapInner, set: &[Object]) {
-    match heap.parallel_pool(set.len()) {
-        Some(pool) => parallel(pool, set),
-        None => mark_from(set.iter().copied().filter(|o| is_root(o.header()))),
+pub(crate) fn run(heap: &HeapInner, region: &Region) {
+    match heap.parallel_pool(region.len()) {
+        Some(pool) => parallel(pool, region),
+        None => sequential(region),
     }
 }

@@ -4,7 +4,7 @@
 //! ```text
 //!             world stopped                          world running (ordinary mutator)
 //!  ┌─────────────────────────────────────────┐  ┌───────────────────────────────────────────┐
-//!  gather ─▶ update_refs ─▶ subtract_refs ─▶ mark ─▶ weak callbacks ─▶ finalizers
+//!  gather (region) ─▶ subtract_refs ─▶ mark ─▶ weak callbacks ─▶ finalizers
 //!                                     │                                           │
 //!             survivors promoted ◀────┘     ┌── resurrection check (world stopped)◀┘
 //!                                           └─▶ teardown: drop values, free
@@ -14,49 +14,27 @@
 
 mod gather;
 mod mark;
+mod region;
 mod resurrect;
 mod subtract_refs;
 mod teardown;
-mod update_refs;
 
 #[cfg(loom)]
 pub(crate) use self::{
-    mark::{claim_root, mark_step, run as mark_run},
-    subtract_refs::{run as subtract_refs_run, subtract_step},
-    update_refs::run as update_refs_run,
+    mark::{claim_root, sequential as mark_sequential, visit},
+    region::{Region, MARKED},
+    subtract_refs::{sequential as subtract_sequential, step as subtract_step, trace_member},
 };
 
-use core::ptr::NonNull;
 use std::time::Duration;
 
 use crate::error::GcError;
 use crate::generation;
 use crate::handle::GcAny;
-use crate::header::{flag, Header};
 use crate::heap::{Heap, HeapInner};
 use crate::stats::{Callback, CallbackId, CollectionInfo, DebugFlags, GenerationStats, Phase};
 use crate::sync::{Instant, Ordering};
 use crate::world;
-
-/// A pointer to an object in the collection set. The world is stopped (or the set is owned by
-/// the collecting thread) whenever one is dereferenced, so it may cross to worker threads.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) struct Object(pub(crate) NonNull<Header>);
-
-// SAFETY: objects are shared between the collecting thread and its workers only while the
-// collector owns the set; every field they touch is atomic.
-unsafe impl Send for Object {}
-// SAFETY: as for `Send`.
-unsafe impl Sync for Object {}
-
-impl Object {
-    #[inline]
-    pub(crate) fn header(&self) -> &Header {
-        // SAFETY: objects in a collection set are alive: listed objects cannot be freed while
-        // the world is stopped, and garbage is held by the collector until torn down.
-        unsafe { self.0.as_ref() }
-    }
-}
 
 /// The collector's mutable state beside the counters.
 pub(crate) struct CollectorState {
@@ -390,17 +368,6 @@ impl Heap {
         drop(stopped);
         self.inner.collecting.store(false, Ordering::Release);
     }
-}
-
-/// Helper for the phases: strong count bookkeeping on a set of garbage.
-pub(crate) fn hold_all(objects: &[Object]) {
-    for object in objects {
-        object.header().inc_strong();
-    }
-}
-
-pub(crate) fn is_member(header: &Header) -> bool {
-    header.has(flag::IN_SET)
 }
 
 #[cfg(test)]

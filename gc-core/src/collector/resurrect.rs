@@ -10,14 +10,13 @@
 
 use std::time::Duration;
 
-use super::gather::{hand_back, relist, Scan};
-use super::mark::{is_root, mark_from};
-use super::subtract_refs::subtract_sequential;
-use super::Object;
+use super::gather::{hand_back, relist_objects, Scan};
+use super::region::Region;
+use super::{mark, subtract_refs};
 use crate::finalize;
+use crate::generation::Object;
 use crate::header::flag;
 use crate::heap::HeapInner;
-use crate::sync::Ordering;
 use crate::weak;
 use crate::world;
 
@@ -32,64 +31,52 @@ pub(crate) fn finalize(
         gen,
         unreachable,
         garbage_callbacks,
+        weak_callbacks,
+        finalizers,
         ..
     } = scan;
-    run_weak_callbacks(&unreachable, &garbage_callbacks);
-    let mut finalized_any = false;
+    if weak_callbacks {
+        run_weak_callbacks(&unreachable, &garbage_callbacks);
+    }
+    if !finalizers {
+        return unreachable;
+    }
     for object in &unreachable {
         let header = object.header();
         if header.flags() & (flag::HAS_FINALIZER | flag::FINALIZED) == flag::HAS_FINALIZER {
             // SAFETY: the collector's extra reference stands in for the finalizer's handle,
             // and the object is intact.
             unsafe { finalize::run(object.0) };
-            finalized_any = true;
         }
     }
     #[cfg(gc_seeded_bug = "no_resurrection_check")]
-    let finalized_any = false;
-    if !finalized_any {
-        clear_membership(&unreachable);
-        return unreachable;
-    }
+    return unreachable;
     let dest = (gen + 1).min(heap.generations() - 1);
     let Ok(stopped) = world::stop(timeout) else {
         // A bounded wait ran out: keep everything. Finalizers never run twice, so the next
         // collection tears the garbage down without this check.
-        clear_membership(&unreachable);
         hand_back(heap, unreachable.iter().copied(), dest);
         release(&unreachable);
         return Vec::new();
     };
-    let (resurrected, garbage) = find_resurrected(&unreachable);
-    relist(heap, resurrected.iter().copied(), dest);
-    clear_membership(&unreachable);
+    let (resurrected, garbage) = find_resurrected(heap, unreachable);
+    relist_objects(heap, resurrected.iter().copied(), dest);
     *pause += stopped.started().elapsed();
     drop(stopped);
     release(&resurrected);
     garbage
 }
 
-/// Trial deletion restricted to the unreachable set. The world is stopped.
-fn find_resurrected(unreachable: &[Object]) -> (Vec<Object>, Vec<Object>) {
-    for object in unreachable {
-        let header = object.header();
-        // Minus the collector's own reference.
-        let refs = header.strong_count().saturating_sub(1);
-        header.index.store(refs, Ordering::Relaxed);
-    }
-    subtract_sequential(unreachable);
-    mark_from(unreachable.iter().copied().filter(|o| is_root(o.header())));
-    unreachable
-        .iter()
-        .partition(|o| o.header().has(flag::REACHABLE))
-}
-
-fn clear_membership(objects: &[Object]) {
-    for object in objects {
-        object
-            .header()
-            .clear(flag::IN_SET | flag::REACHABLE | flag::PINNED);
-    }
+/// Trial deletion restricted to the unreachable set, minus the collector's own reference on
+/// each: what is marked now was resurrected. The world is stopped.
+fn find_resurrected(heap: &HeapInner, unreachable: Vec<Object>) -> (Vec<Object>, Vec<Object>) {
+    let region = Region::flagged(heap, unreachable, 1);
+    subtract_refs::sequential(&region);
+    mark::sequential(&region);
+    let (resurrected, garbage): (Vec<_>, Vec<_>) =
+        region.members().partition(|&(p, _)| region.is_marked(p));
+    let objects = |v: Vec<(usize, Object)>| v.into_iter().map(|(_, o)| o).collect();
+    (objects(resurrected), objects(garbage))
 }
 
 /// Gives back the collector's extra references.

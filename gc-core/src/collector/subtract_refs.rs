@@ -1,85 +1,101 @@
-//! Phase 2, `subtract_refs`: for every edge between two members of the set, take one from the
-//! target's `gc_refs`. What stays above zero is referenced from outside the set.
+//! Phase 1, `subtract_refs` (with CPython's `update_refs` folded in): every member adds its own
+//! strong count to its slot and takes one from the slot of every member it references. What
+//! stays above zero is referenced from outside the region.
 //!
-//! Workers decrement with atomic read-modify-writes; the sequential path uses plain loads and
-//! stores of the same atomics. An object whose cell could not be read (borrowed for writing
-//! across a safepoint, DESIGN race 5) is `PINNED`: a root, and since its unread edges were not
-//! subtracted, whatever it reaches through them stays referenced too.
+//! The slots start at zero, so the order of the additions does not matter and no pass copies
+//! the counts first. Workers update slots with atomic read-modify-writes; the sequential path
+//! uses plain loads and stores of the same atomics. A member whose cell could not be read
+//! (borrowed for writing across a safepoint, DESIGN race 5) gets [`ROOT`]: a root, and since
+//! its unread edges were not subtracted, whatever it reaches through them stays referenced too.
 
 use core::ptr::NonNull;
 
 use rayon::prelude::*;
 
-use super::{is_member, Object};
-use crate::header::{flag, Header};
+use super::region::{Region, ROOT};
+use crate::generation::Object;
+use crate::header::Header;
 use crate::heap::HeapInner;
 use crate::sync::Ordering;
 use crate::trace::Tracer;
 
-/// Traces one member into `edges`, pinning it if it could not be read.
+/// Traces one member into `edges`, replacing what it held; false if it could not be read.
 #[inline]
-pub(crate) fn trace_member(object: &Object, edges: &mut Vec<NonNull<Header>>) {
+pub(crate) fn trace_member(object: &Object, edges: &mut Vec<NonNull<Header>>) -> bool {
     edges.clear();
+    trace_onto(object, edges)
+}
+
+/// Traces one member, appending its edges to `edges`; false if it could not be read.
+#[inline]
+pub(crate) fn trace_onto(object: &Object, edges: &mut Vec<NonNull<Header>>) -> bool {
     let header = object.header();
     let mut tracer = Tracer::new(edges, true);
-    // SAFETY: members of the set are alive with intact values, and the world is stopped.
+    // SAFETY: members are alive with intact values, and the world is stopped.
     unsafe { (header.vtable.trace)(object.0.as_ptr(), &mut tracer) };
-    if tracer.blocked {
-        header.set(flag::PINNED);
+    !tracer.blocked
+}
+
+/// What member `object` adds to its own slot once traced.
+#[inline]
+fn own(region: &Region, object: &Object, readable: bool) -> i32 {
+    if readable {
+        region.own_refs(object.header())
+    } else {
+        ROOT
     }
 }
 
-/// The sequential path, also the resurrection check's (on the unreachable set alone).
-pub(crate) fn subtract_sequential(set: &[Object]) {
+/// The sequential path.
+pub(crate) fn sequential(region: &Region) {
     let mut edges = Vec::new();
-    for object in set {
-        trace_member(object, &mut edges);
-        for edge in &edges {
-            // SAFETY: an edge of a live object points at a live object.
-            let target = unsafe { edge.as_ref() };
-            if is_member(target) {
-                let refs = target.index.load(Ordering::Relaxed);
-                target
-                    .index
-                    .store(refs.saturating_sub(1), Ordering::Relaxed);
+    for segment in &region.segments {
+        for (p, object) in (segment.base..).zip(&segment.objects) {
+            let readable = trace_member(object, &mut edges);
+            region.add_alone(p, own(region, object, readable));
+            for edge in &edges {
+                // SAFETY: an edge of a live object points at a live object.
+                if let Some(q) = region.locate(unsafe { edge.as_ref() }) {
+                    region.add_alone(q, -1);
+                }
             }
         }
     }
 }
 
-/// One worker's step of the parallel path: traces `object` and takes one from the `gc_refs` of
-/// every member it reaches. Workers may hit the same target at once, hence the atomic RMW.
+/// One worker's step of the parallel path for the member at position `p`. Workers may hit the
+/// same slot at once, hence the atomic read-modify-writes.
 #[inline]
-pub(crate) fn subtract_step(object: &Object, edges: &mut Vec<NonNull<Header>>) {
-    trace_member(object, edges);
+pub(crate) fn step(region: &Region, p: usize, object: &Object, edges: &mut Vec<NonNull<Header>>) {
+    let readable = trace_member(object, edges);
+    region
+        .slot(p)
+        .fetch_add(own(region, object, readable), Ordering::Relaxed);
     for edge in edges.iter() {
         // SAFETY: an edge of a live object points at a live object.
-        let target = unsafe { edge.as_ref() };
-        if is_member(target) {
+        if let Some(q) = region.locate(unsafe { edge.as_ref() }) {
             #[cfg(gc_seeded_bug = "subtract_racy")]
             {
-                let refs = target.index.load(Ordering::Relaxed);
-                target
-                    .index
-                    .store(refs.saturating_sub(1), Ordering::Relaxed);
+                region.add_alone(q, -1);
                 continue;
             }
-            // A correct `Trace` never takes a count below zero; undo it if one does.
-            if target.index.fetch_sub(1, Ordering::Relaxed) == 0 {
-                target.index.fetch_add(1, Ordering::Relaxed);
-            }
+            region.slot(q).fetch_sub(1, Ordering::Relaxed);
         }
     }
 }
 
-fn subtract_parallel(set: &[Object]) {
-    set.par_iter()
-        .for_each_init(Vec::new, |edges, object| subtract_step(object, edges));
-}
-
-pub(crate) fn run(heap: &HeapInner, set: &[Object]) {
-    match heap.parallel_pool(set.len()) {
-        Some(pool) => pool.install(|| subtract_parallel(set)),
-        None => subtract_sequential(set),
+pub(crate) fn run(heap: &HeapInner, region: &Region) {
+    match heap.parallel_pool(region.len()) {
+        Some(pool) => pool.install(|| {
+            region
+                .chunks()
+                .par_iter()
+                .for_each_init(Vec::new, |edges, chunk| {
+                    for (p, object) in region.chunk(chunk) {
+                        step(region, p, &object, edges);
+                    }
+                })
+        }),
+        None => sequential(region),
     }
 }

@@ -7,22 +7,26 @@
 //! allocation is freed once its last handle (or weak handle) is gone.
 
 use super::gather::hand_back;
-use super::Object;
 use crate::finalize::report_panic;
+use crate::generation::Object;
 use crate::handle::GcAny;
 use crate::header::flag;
 use crate::heap::HeapInner;
 use crate::stats::DebugFlags;
+use crate::sync::Ordering;
 
 /// Drops the values of `garbage` and frees it; returns how many `Drop`s panicked.
 pub(crate) fn tear_down(garbage: Vec<Object>, debug: DebugFlags) -> usize {
     for object in &garbage {
-        object.header().set(flag::TEARDOWN);
+        let header = object.header();
+        // No other thread writes a garbage object's flags: it holds no strong handle (weak
+        // callbacks are registered through one, and only the collector takes them).
+        let flags = (header.flags() & !flag::IN_SET) | flag::TEARDOWN | flag::DROPPED;
+        header.flags.store(flags, Ordering::Relaxed);
     }
     let mut panicked = 0;
     for object in &garbage {
         let header = object.header();
-        header.set(flag::DROPPED);
         let dropped = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| {
             // SAFETY: the value is intact, and no one else can reach it: members of the
             // garbage are unreachable and every handle access to them panics (TEARDOWN).
@@ -43,8 +47,12 @@ pub(crate) fn tear_down(garbage: Vec<Object>, debug: DebugFlags) -> usize {
     for object in &garbage {
         let header = object.header();
         // The collector's reference is usually the last: free directly (value dropped, off
-        // every list, weak references cleared). An escaped handle frees it later instead.
-        if header.dec_strong() && header.dec_weak() {
+        // every list, weak references cleared). When it is the only reference of either kind,
+        // no other thread can make or drop one, so plain loads tell; an escaped handle or a
+        // weak one frees it later instead.
+        let alone =
+            header.strong.load(Ordering::Acquire) == 1 && header.weak.load(Ordering::Acquire) == 1;
+        if alone || (header.dec_strong() && header.dec_weak()) {
             // SAFETY: no handle of either kind remains and the value is dropped.
             unsafe { (header.vtable.dealloc)(object.0.as_ptr()) };
         }
@@ -54,11 +62,6 @@ pub(crate) fn tear_down(garbage: Vec<Object>, debug: DebugFlags) -> usize {
 
 /// `DebugFlags::SAVEALL`: keep the garbage alive in `Heap::garbage`, on the oldest list.
 pub(crate) fn save_all(heap: &HeapInner, garbage: Vec<Object>) {
-    for object in &garbage {
-        object
-            .header()
-            .clear(flag::IN_SET | flag::REACHABLE | flag::PINNED);
-    }
     hand_back(heap, garbage.iter().copied(), heap.generations() - 1);
     // SAFETY: each member carries the collector's extra reference, handed over here.
     let handles = garbage

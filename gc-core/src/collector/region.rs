@@ -1,0 +1,247 @@
+//! The region: the members of one trial deletion laid out by *position*, and their `gc_refs`
+//! in a side array beside them rather than in the objects.
+//!
+//! ```text
+//!  collecting gen 1:   shard 0: gen1 [a b]  gen0 [c]      shard 1: gen1 [d]  gen0 [e f]
+//!  segments:                    base 0       base 2                base 3     base 4
+//!  positions:                   0 1          2                     3          4 5
+//!  refs (i32 each):            [ .  .        .                     .          .  . ]
+//! ```
+//!
+//! A member's position is its segment's base plus its list position (`index`, which the
+//! collection never overwrites), so an edge's target is located from its header alone, and
+//! membership is a test of that header (this heap, listed, generation collected) — no pass over
+//! the set flags the members first. The side array starts at zero: `subtract_refs` adds each
+//! member's own strong count to its slot and takes one from the slot of every member it
+//! references, so no `update_refs` pass is needed; `mark` overwrites a slot with [`MARKED`].
+//!
+//! A full collection's survivors on the oldest list are therefore never written to: neither
+//! their header nor their list slot changes.
+//!
+//! The resurrection check runs the same phases over an explicit set (the unreachable objects,
+//! flagged `IN_SET` with `index` their position in it).
+
+use core::ops::Range;
+
+use crate::generation::Object;
+use crate::header::{flag, Header};
+use crate::heap::HeapInner;
+use crate::sync::{AtomicI32, Ordering};
+
+/// A slot's value once its member is marked reachable.
+pub(crate) const MARKED: i32 = i32::MIN;
+/// A member's own contribution when it must be a root whatever its edges say: it could not be
+/// traced (a cell borrowed for writing, DESIGN race 5), its count is immortal or beyond this
+/// bound, or it is dying on a thread that waits for the world to restart (DESIGN race 3).
+pub(crate) const ROOT: i32 = 1 << 30;
+/// Positions per unit of parallel work.
+pub(crate) const CHUNK: usize = 4096;
+
+/// Which headers are members, and where.
+enum Members {
+    /// Lists `0..=gen` of every shard of one heap. `bases[shard * stride + g]` is where list `g`
+    /// of `shard` starts.
+    Generations {
+        gen: usize,
+        stride: usize,
+        bases: Vec<usize>,
+    },
+    /// Objects flagged `IN_SET`, each one's `index` its position.
+    Flagged,
+}
+
+/// One list's objects, at positions `base..base + objects.len()`.
+pub(crate) struct Segment {
+    pub(crate) shard: usize,
+    pub(crate) gen: usize,
+    pub(crate) base: usize,
+    pub(crate) objects: Vec<Object>,
+}
+
+/// The members of a trial deletion and their `gc_refs`.
+pub(crate) struct Region {
+    pub(crate) segments: Vec<Segment>,
+    members: Members,
+    /// The owning heap's address: only its objects are members.
+    heap: usize,
+    /// Strong references the collector itself holds on each member (1 on the unreachable set).
+    held: u32,
+    refs: Vec<AtomicI32>,
+}
+
+impl Region {
+    /// A region of whole lists `0..=gen`, taken off their shards (the caller puts them back).
+    /// Its side array is the heap's, kept from the last collection; [`Region::finish`] gives
+    /// it back.
+    pub(crate) fn generations(heap: &HeapInner, gen: usize, segments: Vec<Segment>) -> Region {
+        let stride = heap.generations() + 1;
+        let mut bases = vec![0; heap.shards.len() * stride];
+        for segment in &segments {
+            bases[segment.shard * stride + segment.gen] = segment.base;
+        }
+        let refs = core::mem::take(&mut *heap.slots.lock());
+        Region::new(
+            heap,
+            Members::Generations { gen, stride, bases },
+            0,
+            segments,
+            refs,
+        )
+    }
+
+    /// A region of objects already flagged `IN_SET` with `index` their position in `objects`,
+    /// each carrying `held` strong references of the collector's.
+    pub(crate) fn flagged(heap: &HeapInner, objects: Vec<Object>, held: u32) -> Region {
+        let segment = Segment {
+            shard: 0,
+            gen: 0,
+            base: 0,
+            objects,
+        };
+        Region::new(heap, Members::Flagged, held, vec![segment], Vec::new())
+    }
+
+    fn new(
+        heap: &HeapInner,
+        members: Members,
+        held: u32,
+        segments: Vec<Segment>,
+        mut refs: Vec<AtomicI32>,
+    ) -> Region {
+        let len = segments.iter().map(|s| s.objects.len()).sum();
+        refs.clear();
+        refs.resize_with(len, || AtomicI32::new(0));
+        Region {
+            segments,
+            members,
+            heap: heap as *const HeapInner as usize,
+            held,
+            refs,
+        }
+    }
+
+    /// Keeps the side array for the heap's next collection (released if it is much larger
+    /// than needed now).
+    pub(crate) fn finish(self, heap: &HeapInner) {
+        let mut refs = self.refs;
+        if refs.capacity() > 4 * refs.len() {
+            refs = Vec::new();
+        }
+        *heap.slots.lock() = refs;
+    }
+
+    /// Number of members.
+    pub(crate) fn len(&self) -> usize {
+        self.refs.len()
+    }
+
+    /// Gives the segments back, keeping the side array for the heap's next collection.
+    pub(crate) fn into_segments(mut self, heap: &HeapInner) -> Vec<Segment> {
+        let segments = core::mem::take(&mut self.segments);
+        self.finish(heap);
+        segments
+    }
+
+    /// Forgets every count and mark.
+    #[cfg(loom)]
+    pub(crate) fn reset(&self) {
+        for slot in &self.refs {
+            slot.store(0, Ordering::Relaxed);
+        }
+    }
+
+    /// Every member with its position, in position order.
+    pub(crate) fn members(&self) -> impl Iterator<Item = (usize, Object)> + '_ {
+        self.segments
+            .iter()
+            .flat_map(|segment| (segment.base..).zip(segment.objects.iter().copied()))
+    }
+
+    /// Runs of at most [`CHUNK`] positions within one segment: units of parallel work.
+    pub(crate) fn chunks(&self) -> Vec<(usize, Range<usize>)> {
+        let mut out = Vec::new();
+        for (s, segment) in self.segments.iter().enumerate() {
+            let len = segment.objects.len();
+            let mut start = 0;
+            while start < len {
+                let end = (start + CHUNK).min(len);
+                out.push((s, start..end));
+                start = end;
+            }
+        }
+        out
+    }
+
+    /// The members of one chunk, with their positions.
+    pub(crate) fn chunk(
+        &self,
+        (s, range): &(usize, Range<usize>),
+    ) -> impl Iterator<Item = (usize, Object)> + '_ {
+        let segment = &self.segments[*s];
+        (segment.base + range.start..).zip(segment.objects[range.clone()].iter().copied())
+    }
+
+    /// The position of `target` if it is a member.
+    #[inline]
+    pub(crate) fn locate(&self, target: &Header) -> Option<usize> {
+        if target.heap as usize != self.heap {
+            return None;
+        }
+        let flags = target.flags();
+        let index = || target.index.load(Ordering::Relaxed) as usize;
+        match &self.members {
+            Members::Generations { gen, stride, bases } => {
+                let g = ((flags & flag::GEN_MASK) >> flag::GEN_SHIFT) as usize;
+                if flags & flag::LISTED == 0 || g > *gen {
+                    return None;
+                }
+                let shard = ((flags & flag::SHARD_MASK) >> flag::SHARD_SHIFT) as usize;
+                Some(bases[shard * stride + g] + index())
+            }
+            Members::Flagged => (flags & flag::IN_SET != 0).then(index),
+        }
+    }
+
+    /// What a member's own strong count adds to its slot: the references not the collector's,
+    /// or [`ROOT`] for a dying or immortal object.
+    #[inline]
+    pub(crate) fn own_refs(&self, header: &Header) -> i32 {
+        let strong = header.strong_count();
+        if strong == 0 || strong >= ROOT as u32 {
+            ROOT
+        } else {
+            strong.saturating_sub(self.held) as i32
+        }
+    }
+
+    /// The slot of position `p`.
+    #[inline]
+    pub(crate) fn slot(&self, p: usize) -> &AtomicI32 {
+        &self.refs[p]
+    }
+
+    /// Adds `delta` to slot `p` where only this thread writes the slots.
+    #[inline]
+    pub(crate) fn add_alone(&self, p: usize, delta: i32) {
+        let slot = &self.refs[p];
+        slot.store(
+            slot.load(Ordering::Relaxed).wrapping_add(delta),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Whether position `p` is marked reachable.
+    #[inline]
+    pub(crate) fn is_marked(&self, p: usize) -> bool {
+        self.refs[p].load(Ordering::Relaxed) == MARKED
+    }
+
+    /// The slots' values, in position order.
+    #[cfg(loom)]
+    pub(crate) fn values(&self) -> Vec<i32> {
+        self.refs
+            .iter()
+            .map(|slot| slot.load(Ordering::Relaxed))
+            .collect()
+    }
+}
