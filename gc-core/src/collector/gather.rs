@@ -154,7 +154,6 @@ fn relist(
         };
         let mut objects = core::mem::take(&mut region.segments[s].objects);
         let stays = gen == dest;
-        let mut holes = Vec::new();
         // SAFETY: the world is stopped. The segments of a shard come with the list that stays
         // in place first, so `dest` holds it (or the list not collected) before others append.
         let lists = unsafe { heap.shards[shard].lists() };
@@ -187,12 +186,9 @@ fn relist(
             let strong = header.strong_count();
             header.strong.store(strong + 1, Ordering::Relaxed);
             unreachable.push(*object);
-            if stays {
-                holes.push(i);
-            }
         }
         if stays {
-            fill_holes(&mut objects, &holes);
+            fill_holes(&mut objects, |i| region.is_marked(base + i));
             lists[dest] = objects;
         } else {
             objects.clear();
@@ -202,24 +198,29 @@ fn relist(
     seen
 }
 
-/// Closes the holes `holes` (ascending positions) of a list that stays in place, moving the
-/// last survivors into them.
-fn fill_holes(list: &mut Vec<Object>, holes: &[usize]) {
+/// Closes the holes of a list that stays in place (positions `i` where `survives(i)` is false)
+/// by moving the last survivors into them.
+fn fill_holes(list: &mut Vec<Object>, survives: impl Fn(usize) -> bool) {
     let mut end = list.len();
-    // `holes[..back]` are the holes still below `end`.
-    let mut back = holes.len();
-    for (k, &h) in holes.iter().enumerate() {
-        while back > k && holes[back - 1] + 1 == end {
-            back -= 1;
+    let mut i = 0;
+    // Positions below `i` hold survivors for good; positions from `end` on are done with.
+    while i < end {
+        if survives(i) {
+            i += 1;
+            continue;
+        }
+        while end > i + 1 && !survives(end - 1) {
             end -= 1;
         }
-        if k >= back || end <= h {
+        if end == i + 1 {
+            end = i;
             break;
         }
         let moved = list[end - 1];
-        moved.header().index.store(h as u32, Ordering::Relaxed);
-        list[h] = moved;
+        moved.header().index.store(i as u32, Ordering::Relaxed);
+        list[i] = moved;
         end -= 1;
+        i += 1;
     }
     list.truncate(end);
 }

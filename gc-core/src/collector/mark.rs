@@ -19,7 +19,7 @@ use core::sync::atomic::{AtomicBool, AtomicUsize};
 
 use crossbeam_deque::{Steal, Stealer, Worker};
 
-use super::region::{Region, MARKED};
+use super::region::{prefetch, Region, MARKED, PREFETCH};
 use super::subtract_refs::{trace_member, trace_onto};
 use crate::generation::Object;
 use crate::header::Header;
@@ -79,6 +79,9 @@ pub(crate) fn sequential(region: &Region) {
             region.slot(p).store(MARKED, Ordering::Relaxed);
             trace_onto(object, &mut stack);
             while let Some(edge) = stack.pop() {
+                if let Some(ahead) = stack.len().checked_sub(PREFETCH).map(|k| stack[k]) {
+                    prefetch(ahead.as_ptr());
+                }
                 // SAFETY: an edge of a live object points at a live object.
                 if let Some(q) = region.locate(unsafe { edge.as_ref() }) {
                     if claim_alone(region, q) {

@@ -471,6 +471,67 @@ mod tests {
         assert_eq!(heap.collect(), 1);
     }
 
+    #[derive(Trace)]
+    struct Link {
+        next: GcCell<Option<Gc<Link>>>,
+    }
+
+    /// Every listed object's position, generation and flag agree with its list.
+    fn assert_lists_consistent(heap: &Heap) {
+        let stopped = crate::world::stop(None);
+        for shard in heap.inner.shards.iter() {
+            // SAFETY: the world is stopped.
+            let lists = unsafe { shard.lists() };
+            for (g, list) in lists.iter().enumerate() {
+                for (i, object) in list.iter().enumerate() {
+                    let header = object.header();
+                    assert_eq!(header.index.load(StdOrdering::Relaxed) as usize, i);
+                    assert_eq!(header.generation(), g);
+                    assert!(header.has(crate::header::flag::LISTED));
+                }
+            }
+        }
+        drop(stopped);
+    }
+
+    #[test]
+    fn collections_keep_every_list_position_right() {
+        let heap = heap();
+        let link = || {
+            heap.alloc(Link {
+                next: GcCell::new(None),
+            })
+        };
+        let mut kept: Vec<Gc<Link>> = (0..600).map(|_| link()).collect();
+        heap.collect();
+        // Holes all over the oldest list: every third object becomes a self-cycle and goes,
+        // and a few young objects wait to join it.
+        let mut young: Vec<Gc<Link>> = (0..50).map(|_| link()).collect();
+        for (i, object) in core::mem::take(&mut kept).into_iter().enumerate() {
+            if i % 3 == 0 {
+                object.next.set(Some(object.clone()));
+            } else {
+                kept.push(object);
+            }
+        }
+        assert_eq!(heap.collect_generation(0).unwrap(), 0);
+        assert_lists_consistent(&heap);
+        assert_eq!(heap.collect(), 200);
+        assert_lists_consistent(&heap);
+        assert_eq!(heap.objects(Some(2)).unwrap().len(), 450);
+        // Frees unlist by position: drop in an order unlike the lists'.
+        kept.append(&mut young);
+        let mut i = 0;
+        while !kept.is_empty() {
+            i = (i + 7) % kept.len();
+            drop(kept.swap_remove(i));
+            if kept.len() % 97 == 0 {
+                assert_lists_consistent(&heap);
+            }
+        }
+        assert_eq!(heap.objects(None).unwrap().len(), 0);
+    }
+
     #[test]
     fn generations_promote_survivors() {
         let heap = heap();

@@ -245,3 +245,20 @@ impl Region {
             .collect()
     }
 }
+
+/// How far ahead of a walk over objects or edges the next headers are fetched into cache.
+pub(crate) const PREFETCH: usize = 8;
+
+/// Asks the processor to start loading the cache line of `header` (a hint: no memory is
+/// accessed, so any address is allowed).
+#[inline(always)]
+pub(crate) fn prefetch(header: *const Header) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: `prefetch` is a hint that never faults, whatever the address; SSE is part of the
+    // x86_64 baseline.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(header.cast());
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = header;
+}

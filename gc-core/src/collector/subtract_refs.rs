@@ -12,7 +12,7 @@ use core::ptr::NonNull;
 
 use rayon::prelude::*;
 
-use super::region::{Region, ROOT};
+use super::region::{prefetch, Region, PREFETCH, ROOT};
 use crate::generation::Object;
 use crate::header::Header;
 use crate::heap::HeapInner;
@@ -50,10 +50,17 @@ fn own(region: &Region, object: &Object, readable: bool) -> i32 {
 pub(crate) fn sequential(region: &Region) {
     let mut edges = Vec::new();
     for segment in &region.segments {
-        for (p, object) in (segment.base..).zip(&segment.objects) {
+        let objects = &segment.objects;
+        for (i, object) in objects.iter().enumerate() {
+            if let Some(ahead) = objects.get(i + PREFETCH) {
+                prefetch(ahead.0.as_ptr());
+            }
             let readable = trace_member(object, &mut edges);
-            region.add_alone(p, own(region, object, readable));
-            for edge in &edges {
+            region.add_alone(segment.base + i, own(region, object, readable));
+            for (k, edge) in edges.iter().enumerate() {
+                if let Some(ahead) = edges.get(k + PREFETCH) {
+                    prefetch(ahead.as_ptr());
+                }
                 // SAFETY: an edge of a live object points at a live object.
                 if let Some(q) = region.locate(unsafe { edge.as_ref() }) {
                     region.add_alone(q, -1);
