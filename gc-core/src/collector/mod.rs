@@ -525,7 +525,7 @@ mod tests {
         while !kept.is_empty() {
             i = (i + 7) % kept.len();
             drop(kept.swap_remove(i));
-            if kept.len() % 97 == 0 {
+            if kept.len().is_multiple_of(97) {
                 assert_lists_consistent(&heap);
             }
         }
