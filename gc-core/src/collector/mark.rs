@@ -20,7 +20,7 @@ use core::sync::atomic::{AtomicBool, AtomicUsize};
 use crossbeam_deque::{Steal, Stealer, Worker};
 
 use super::region::{prefetch, Region, MARKED, PREFETCH};
-use super::subtract_refs::{trace_member, trace_onto};
+use super::subtract_refs::trace_onto;
 use crate::generation::Object;
 use crate::header::Header;
 use crate::heap::HeapInner;
@@ -150,46 +150,65 @@ fn find(worker: &Worker<Object>, stealers: &[Stealer<Object>]) -> Option<Object>
     })
 }
 
-/// Traces a claimed member, its edges onto the worker's deque.
-#[inline]
-fn trace_claimed(worker: &Worker<Object>, object: &Object, edges: &mut Vec<NonNull<Header>>) {
-    trace_member(object, edges);
-    for &edge in edges.iter() {
-        worker.push(Object(edge));
-    }
-}
+/// A worker visits this many edges between looks at whether its deque has run dry.
+const SHARE_EVERY: usize = 64;
+/// At most this many edges move from a worker's own stack to its deque at once.
+const SHARE_MAX: usize = 4096;
 
-/// Claims and traces the roots of the next unclaimed chunk; false when none is left.
-fn take_chunk(
-    worker: &Worker<Object>,
-    shared: &Shared<'_>,
-    edges: &mut Vec<NonNull<Header>>,
-) -> bool {
+/// Claims and traces the roots of the next unclaimed chunk onto `stack`; false when none is
+/// left.
+fn take_chunk(shared: &Shared<'_>, stack: &mut Vec<NonNull<Header>>) -> bool {
     let i = shared.next_chunk.fetch_add(1, Ordering::Relaxed);
     let Some(chunk) = shared.chunks.get(i) else {
         return false;
     };
     for (p, object) in shared.region.chunk(chunk) {
         if claim_root(shared.region, p) {
-            trace_claimed(worker, &object, edges);
+            trace_onto(&object, stack);
         }
     }
     true
 }
 
-fn work(worker: &Worker<Object>, shared: &Shared<'_>) {
-    let mut edges = Vec::new();
+/// Marks from the worker's own stack until it, the worker's deque and the others' are empty.
+/// The stack is private (plain pushes and pops); whenever the deque has run dry, part of the
+/// stack moves there for idle workers to steal. False if another worker failed.
+fn drain(worker: &Worker<Object>, shared: &Shared<'_>, stack: &mut Vec<NonNull<Header>>) -> bool {
+    let mut visits = 0;
     loop {
-        loop {
-            while let Some(edge) = find(worker, &shared.stealers) {
-                if shared.failed.load(Ordering::Relaxed) {
-                    return;
-                }
-                if let Some(object) = visit(shared.region, edge.0) {
-                    trace_claimed(worker, &object, &mut edges);
+        let edge = match stack.pop() {
+            Some(edge) => edge,
+            None => match find(worker, &shared.stealers) {
+                Some(edge) => edge.0,
+                None => return true,
+            },
+        };
+        if let Some(object) = visit(shared.region, edge) {
+            trace_onto(&object, stack);
+        }
+        visits += 1;
+        if visits % SHARE_EVERY == 0 {
+            if shared.failed.load(Ordering::Relaxed) {
+                return false;
+            }
+            if worker.is_empty() && stack.len() > 1 {
+                let share = (stack.len() / 2).min(SHARE_MAX);
+                for edge in stack.drain(stack.len() - share..) {
+                    worker.push(Object(edge));
                 }
             }
-            if !take_chunk(worker, shared, &mut edges) {
+        }
+    }
+}
+
+fn work(worker: &Worker<Object>, shared: &Shared<'_>) {
+    let mut stack = Vec::new();
+    loop {
+        loop {
+            if !drain(worker, shared, &mut stack) {
+                return;
+            }
+            if !take_chunk(shared, &mut stack) {
                 break;
             }
         }
