@@ -67,6 +67,22 @@ pub(crate) fn visit(region: &Region, edge: NonNull<Header>) -> Option<Object> {
     claim(region, q).then_some(Object(edge))
 }
 
+/// Traces a claimed member onto `stack`, dropping repeats of the same edge in a row (a list
+/// holding one object many times pushes it once).
+#[inline]
+fn trace_claimed(object: &Object, stack: &mut Vec<NonNull<Header>>) {
+    let start = stack.len();
+    trace_onto(object, stack);
+    let mut kept = start;
+    for read in start..stack.len() {
+        if kept == start || stack[read] != stack[kept - 1] {
+            stack[kept] = stack[read];
+            kept += 1;
+        }
+    }
+    stack.truncate(kept);
+}
+
 /// The sequential path. Edges go on the stack unexamined and are claimed when popped, so a
 /// member is located, claimed and traced in one visit, while its header is in cache.
 pub(crate) fn sequential(region: &Region) {
@@ -77,7 +93,7 @@ pub(crate) fn sequential(region: &Region) {
                 continue;
             }
             region.slot(p).store(MARKED, Ordering::Relaxed);
-            trace_onto(object, &mut stack);
+            trace_claimed(object, &mut stack);
             while let Some(edge) = stack.pop() {
                 if let Some(ahead) = stack.len().checked_sub(PREFETCH).map(|k| stack[k]) {
                     prefetch(ahead.as_ptr());
@@ -85,7 +101,7 @@ pub(crate) fn sequential(region: &Region) {
                 // SAFETY: an edge of a live object points at a live object.
                 if let Some(q) = region.locate(unsafe { edge.as_ref() }) {
                     if claim_alone(region, q) {
-                        trace_onto(&Object(edge), &mut stack);
+                        trace_claimed(&Object(edge), &mut stack);
                     }
                 }
             }
@@ -164,7 +180,7 @@ fn take_chunk(shared: &Shared<'_>, stack: &mut Vec<NonNull<Header>>) -> bool {
     };
     for (p, object) in shared.region.chunk(chunk) {
         if claim_root(shared.region, p) {
-            trace_onto(&object, stack);
+            trace_claimed(&object, stack);
         }
     }
     true
@@ -184,7 +200,7 @@ fn drain(worker: &Worker<Object>, shared: &Shared<'_>, stack: &mut Vec<NonNull<H
             },
         };
         if let Some(object) = visit(shared.region, edge) {
-            trace_onto(&object, stack);
+            trace_claimed(&object, stack);
         }
         visits += 1;
         if visits % SHARE_EVERY == 0 {

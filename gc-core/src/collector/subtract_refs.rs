@@ -57,17 +57,30 @@ pub(crate) fn sequential(region: &Region) {
             }
             let readable = trace_member(object, &mut edges);
             region.add_alone(segment.base + i, own(region, object, readable));
-            for (k, edge) in edges.iter().enumerate() {
+            for (k, (edge, times)) in runs(&edges).enumerate() {
                 if let Some(ahead) = edges.get(k + PREFETCH) {
                     prefetch(ahead.as_ptr());
                 }
                 // SAFETY: an edge of a live object points at a live object.
                 if let Some(q) = region.locate(unsafe { edge.as_ref() }) {
-                    region.add_alone(q, -1);
+                    region.add_alone(q, -times);
                 }
             }
         }
     }
+}
+
+/// The edges with repeats in a row counted once: `(edge, times)`. A list holding one object
+/// many times locates it once.
+#[inline]
+fn runs(edges: &[NonNull<Header>]) -> impl Iterator<Item = (NonNull<Header>, i32)> + '_ {
+    let mut rest = edges;
+    core::iter::from_fn(move || {
+        let (&first, _) = rest.split_first()?;
+        let len = rest.iter().take_while(|&&e| e == first).count();
+        rest = &rest[len..];
+        Some((first, len as i32))
+    })
 }
 
 /// One worker's step of the parallel path for the member at position `p`. Workers may hit the
@@ -78,15 +91,15 @@ pub(crate) fn step(region: &Region, p: usize, object: &Object, edges: &mut Vec<N
     region
         .slot(p)
         .fetch_add(own(region, object, readable), Ordering::Relaxed);
-    for edge in edges.iter() {
+    for (edge, times) in runs(edges) {
         // SAFETY: an edge of a live object points at a live object.
         if let Some(q) = region.locate(unsafe { edge.as_ref() }) {
             #[cfg(gc_seeded_bug = "subtract_racy")]
             {
-                region.add_alone(q, -1);
+                region.add_alone(q, -times);
                 continue;
             }
-            region.slot(q).fetch_sub(1, Ordering::Relaxed);
+            region.slot(q).fetch_sub(times, Ordering::Relaxed);
         }
     }
 }
