@@ -25,11 +25,13 @@
 //!   and a mutator's guarded access is reported by loom, whatever the values involved.
 //! - [`Counts`]: finalizer runs, drops and probe violations, shared by a model's objects through
 //!   a loom `Arc` — so an object that is never freed also leaks an `Arc`, which loom reports.
+//! - [`Node`] and [`FinalizedNode`]: the models' object, a probe and one edge, without and with
+//!   a finalizer that counts its runs.
 #![cfg(loom)]
 
 pub use loom;
 
-use gc_core::{Config, Heap, Trace, Tracer};
+use gc_core::{Config, Finalize, Gc, GcCell, Heap, Trace, Tracer};
 use loom::cell::UnsafeCell;
 use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::{Arc, Condvar, Mutex};
@@ -216,4 +218,49 @@ pub fn assert_heap_empty(heap: &Heap) {
     heap.collect();
     let left = heap.objects(None).expect("all generations").len();
     assert_eq!(left, 0, "objects left on the heap");
+}
+
+/// The models' object: a probe, a label to tell objects apart, and one edge.
+#[derive(Trace)]
+pub struct Node {
+    pub probe: Probe,
+    pub label: u32,
+    pub edge: GcCell<Option<Gc<Node>>>,
+}
+
+impl Node {
+    /// A node with no edge, reporting to `counts`.
+    pub fn new(heap: &Heap, counts: &Arc<Counts>, label: u32) -> Gc<Node> {
+        heap.alloc(Node {
+            probe: Probe::new(counts),
+            label,
+            edge: GcCell::new(None),
+        })
+    }
+}
+
+/// A [`Node`] with a finalizer, which counts its runs in [`Counts::finalized`].
+#[derive(Trace)]
+#[gc(finalize)]
+pub struct FinalizedNode {
+    pub probe: Probe,
+    pub label: u32,
+    pub edge: GcCell<Option<Gc<FinalizedNode>>>,
+}
+
+impl FinalizedNode {
+    /// A node with no edge, reporting to `counts`.
+    pub fn new(heap: &Heap, counts: &Arc<Counts>, label: u32) -> Gc<FinalizedNode> {
+        heap.alloc(FinalizedNode {
+            probe: Probe::new(counts),
+            label,
+            edge: GcCell::new(None),
+        })
+    }
+}
+
+impl Finalize for FinalizedNode {
+    fn finalize(this: &Gc<Self>) {
+        this.probe.counts().finalize();
+    }
 }

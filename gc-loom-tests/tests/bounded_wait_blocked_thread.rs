@@ -11,23 +11,14 @@
 
 use std::time::Duration;
 
-use gc_core::{Config, Gc, GcCell, Heap, Trace};
+use gc_core::{Config, Heap};
 use gc_loom_tests::loom::sync::{mpsc, Arc};
 use gc_loom_tests::loom::thread;
-use gc_loom_tests::{assert_heap_empty, heap_with, model, Counts, Probe};
-
-#[derive(Trace)]
-struct Node {
-    probe: Probe,
-    edge: GcCell<Option<Gc<Node>>>,
-}
+use gc_loom_tests::{assert_heap_empty, heap_with, model, Counts, Node};
 
 /// Allocates a garbage self-cycle.
 fn garbage(heap: &Heap, counts: &Arc<Counts>) {
-    let n = heap.alloc(Node {
-        probe: Probe::new(counts),
-        edge: GcCell::new(None),
-    });
+    let n = Node::new(heap, counts, 0);
     *n.edge.borrow_mut() = Some(n.clone());
 }
 
@@ -48,10 +39,7 @@ fn automatic_collection_gives_up_on_a_blocked_attached_thread() {
                 .thresholds(&[1])
                 .safepoint_timeout(Duration::from_millis(1)),
         );
-        let own = heap.alloc(Node {
-            probe: Probe::new(&counts),
-            edge: GcCell::new(None),
-        });
+        let own = Node::new(&heap, &counts, 0);
         let (attached_tx, attached_rx) = mpsc::channel::<()>();
         let (release_tx, release_rx) = mpsc::channel::<()>();
         let t = {

@@ -12,28 +12,15 @@
 //! collector's resurrection check after finalizers would re-count `X` and hide that outcome.
 #![cfg(loom)]
 
-use gc_core::{Gc, GcCell, Trace};
+use gc_core::Gc;
 use gc_loom_tests::loom::thread;
-use gc_loom_tests::{assert_heap_empty, heap, model, Counts, Probe};
-
-#[derive(Trace)]
-struct Node {
-    probe: Probe,
-    label: u32,
-    edge: GcCell<Option<Gc<Node>>>,
-}
+use gc_loom_tests::{assert_heap_empty, heap, model, Counts, Node};
 
 fn move_out_against_collect(move_out: fn(&Gc<Node>) -> Option<Gc<Node>>) {
     model(move || {
         let counts = Counts::new();
         let heap = heap();
-        let node = |label| {
-            heap.alloc(Node {
-                probe: Probe::new(&counts),
-                label,
-                edge: GcCell::new(None),
-            })
-        };
+        let node = |label| Node::new(&heap, &counts, label);
         let p = node(1);
         let x = node(2);
         *x.edge.borrow_mut() = Some(p.clone());

@@ -7,36 +7,15 @@
 //! while `A`'s value still holds it. Afterwards `B` is an ordinary garbage cycle.
 #![cfg(loom)]
 
-use gc_core::{Finalize, Gc, GcCell, Trace};
 use gc_loom_tests::loom::thread;
-use gc_loom_tests::{assert_heap_empty, heap, model, Counts, Probe};
-
-#[derive(Trace)]
-#[gc(finalize)]
-struct Node {
-    probe: Probe,
-    label: u32,
-    edge: GcCell<Option<Gc<Node>>>,
-}
-
-impl Finalize for Node {
-    fn finalize(this: &Gc<Self>) {
-        this.probe.counts().finalize();
-    }
-}
+use gc_loom_tests::{assert_heap_empty, heap, model, Counts, FinalizedNode as Node};
 
 #[test]
 fn last_handle_dropped_against_collect() {
     model(|| {
         let counts = Counts::new();
         let heap = heap();
-        let node = |label| {
-            heap.alloc(Node {
-                probe: Probe::new(&counts),
-                label,
-                edge: GcCell::new(None),
-            })
-        };
+        let node = |label| Node::new(&heap, &counts, label);
         let b = node(2);
         *b.edge.borrow_mut() = Some(b.clone());
         let a = node(1);

@@ -15,22 +15,13 @@
 //! stoppers: an attached thread collecting one heap while the main thread collects another.
 #![cfg(loom)]
 
-use gc_core::{Gc, GcCell, Heap, Trace};
+use gc_core::{Gc, GcCell, Heap};
 use gc_loom_tests::loom::sync::Arc;
 use gc_loom_tests::loom::thread;
-use gc_loom_tests::{assert_heap_empty, heap, model, Counts, Probe};
-
-#[derive(Trace)]
-struct Node {
-    probe: Probe,
-    edge: GcCell<Option<Gc<Node>>>,
-}
+use gc_loom_tests::{assert_heap_empty, heap, model, Counts, Node, Probe};
 
 fn node(heap: &Heap, counts: &Arc<Counts>) -> Gc<Node> {
-    heap.alloc(Node {
-        probe: Probe::new(counts),
-        edge: GcCell::new(None),
-    })
+    Node::new(heap, counts, 0)
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -56,6 +47,7 @@ fn handshake(fresh: Fresh) {
                 if fresh != Fresh::None {
                     *shared.edge.borrow_mut() = Some(m.alloc(Node {
                         probe: Probe::new(&counts),
+                        label: 0,
                         edge: GcCell::new(None),
                     }));
                 }

@@ -8,25 +8,11 @@
 //! finally dies, and finds its own weak handle already cleared.
 #![cfg(loom)]
 
-use gc_core::{Finalize, Gc, GcCell, Trace};
+use gc_core::Gc;
 use gc_loom_tests::loom::sync::atomic::{AtomicUsize, Ordering};
 use gc_loom_tests::loom::sync::Arc;
 use gc_loom_tests::loom::thread;
-use gc_loom_tests::{assert_heap_empty, heap, model, Counts, Probe};
-
-#[derive(Trace)]
-#[gc(finalize)]
-struct Node {
-    probe: Probe,
-    label: u32,
-    edge: GcCell<Option<Gc<Node>>>,
-}
-
-impl Finalize for Node {
-    fn finalize(this: &Gc<Self>) {
-        this.probe.counts().finalize();
-    }
-}
+use gc_loom_tests::{assert_heap_empty, heap, model, Counts, FinalizedNode as Node};
 
 /// A garbage self-cycle `A`; a thread upgrades a weak handle to it while the main thread
 /// collects. With `with_callback`, a second weak handle carries a callback.
@@ -34,11 +20,7 @@ fn upgrade_against_collect(with_callback: bool) {
     model(move || {
         let counts = Counts::new();
         let heap = heap();
-        let a = heap.alloc(Node {
-            probe: Probe::new(&counts),
-            label: 1,
-            edge: GcCell::new(None),
-        });
+        let a = Node::new(&heap, &counts, 1);
         *a.edge.borrow_mut() = Some(a.clone());
         // Calls of the callback, and of those that found their weak handle still upgradable
         // (checked at the end: a callback's panic would be caught and reported by gc-core).
