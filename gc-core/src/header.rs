@@ -49,6 +49,24 @@ pub(crate) mod flag {
     pub(crate) const GEN_MASK: u32 = 0xff << GEN_SHIFT;
     pub(crate) const SHARD_SHIFT: u32 = 24;
     pub(crate) const SHARD_MASK: u32 = 0xff << SHARD_SHIFT;
+
+    /// The generation recorded in `flags`.
+    #[inline]
+    pub(crate) const fn generation(flags: u32) -> usize {
+        ((flags & GEN_MASK) >> GEN_SHIFT) as usize
+    }
+
+    /// The shard recorded in `flags`.
+    #[inline]
+    pub(crate) const fn shard(flags: u32) -> usize {
+        ((flags & SHARD_MASK) >> SHARD_SHIFT) as usize
+    }
+
+    /// `flags` with the generation `gen` recorded instead.
+    #[inline]
+    pub(crate) const fn with_generation(flags: u32, gen: usize) -> u32 {
+        (flags & !GEN_MASK) | ((gen as u32) << GEN_SHIFT)
+    }
 }
 
 /// Type-erased operations on a `GcBox<T>`, one static table per type.
@@ -171,27 +189,21 @@ impl Header {
     }
 
     pub(crate) fn generation(&self) -> usize {
-        ((self.flags() & flag::GEN_MASK) >> flag::GEN_SHIFT) as usize
+        flag::generation(self.flags())
     }
 
     pub(crate) fn shard(&self) -> usize {
-        ((self.flags() & flag::SHARD_MASK) >> flag::SHARD_SHIFT) as usize
+        flag::shard(self.flags())
     }
 
     /// Sets the generation bits. Only the owner of the object's shard list may call this.
     pub(crate) fn set_generation(&self, gen: usize) {
-        let bits = (gen as u32) << flag::GEN_SHIFT;
-        let mut cur = self.flags();
-        loop {
-            let new = (cur & !flag::GEN_MASK) | bits;
-            match self
-                .flags
-                .compare_exchange_weak(cur, new, Ordering::Relaxed, Ordering::Relaxed)
-            {
-                Ok(_) => return,
-                Err(seen) => cur = seen,
-            }
-        }
+        // Other bits may be flipped concurrently (`HAS_WEAK_CALLBACKS`, `FINALIZED`).
+        let _ = self
+            .flags
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |flags| {
+                Some(flag::with_generation(flags, gen))
+            });
     }
 
     /// One more strong reference. Saturates at [`IMMORTAL`].

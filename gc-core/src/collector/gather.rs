@@ -145,7 +145,6 @@ fn relist(
     dest: usize,
     unreachable: &mut Vec<Object>,
 ) -> Seen {
-    let dest_bits = (dest as u32) << flag::GEN_SHIFT;
     let mut seen = Seen::default();
     for s in 0..region.segments.len() {
         let (shard, gen, base) = {
@@ -162,7 +161,7 @@ fn relist(
             if region.is_marked(base + i) {
                 if !stays {
                     // The world is stopped: this thread alone writes flags.
-                    let flags = (header.flags() & !flag::GEN_MASK) | dest_bits;
+                    let flags = flag::with_generation(header.flags(), dest);
                     header.flags.store(flags, Ordering::Relaxed);
                     let list = &mut lists[dest];
                     header.index.store(list.len() as u32, Ordering::Relaxed);

@@ -191,12 +191,11 @@ impl Region {
         let index = || target.index.load(Ordering::Relaxed) as usize;
         match &self.members {
             Members::Generations { gen, stride, bases } => {
-                let g = ((flags & flag::GEN_MASK) >> flag::GEN_SHIFT) as usize;
+                let g = flag::generation(flags);
                 if flags & flag::LISTED == 0 || g > *gen {
                     return None;
                 }
-                let shard = ((flags & flag::SHARD_MASK) >> flag::SHARD_SHIFT) as usize;
-                Some(bases[shard * stride + g] + index())
+                Some(bases[flag::shard(flags) * stride + g] + index())
             }
             Members::Flagged => (flags & flag::IN_SET != 0).then(index),
         }

@@ -73,10 +73,15 @@ fn find_resurrected(heap: &HeapInner, unreachable: Vec<Object>) -> (Vec<Object>,
     let region = Region::flagged(heap, unreachable, 1);
     subtract_refs::sequential(&region);
     mark::sequential(&region);
-    let (resurrected, garbage): (Vec<_>, Vec<_>) =
-        region.members().partition(|&(p, _)| region.is_marked(p));
-    let objects = |v: Vec<(usize, Object)>| v.into_iter().map(|(_, o)| o).collect();
-    (objects(resurrected), objects(garbage))
+    let (mut resurrected, mut garbage) = (Vec::new(), Vec::new());
+    for (p, object) in region.members() {
+        if region.is_marked(p) {
+            resurrected.push(object);
+        } else {
+            garbage.push(object);
+        }
+    }
+    (resurrected, garbage)
 }
 
 /// Gives back the collector's extra references.

@@ -57,10 +57,13 @@ pub(crate) fn sequential(region: &Region) {
             }
             let readable = trace_member(object, &mut edges);
             region.add_alone(segment.base + i, own(region, object, readable));
-            for (k, (edge, times)) in runs(&edges).enumerate() {
-                if let Some(ahead) = edges.get(k + PREFETCH) {
+            // `at`: where the run starts in `edges`, to fetch the headers ahead of it.
+            let mut at = 0;
+            for (edge, times) in runs(&edges) {
+                if let Some(ahead) = edges.get(at + PREFETCH) {
                     prefetch(ahead.as_ptr());
                 }
+                at += times as usize;
                 // SAFETY: an edge of a live object points at a live object.
                 if let Some(q) = region.locate(unsafe { edge.as_ref() }) {
                     region.add_alone(q, -times);
