@@ -3,9 +3,9 @@
 //!
 //! ```text
 //!  before:  shard k:  gen0 [a b c]  gen1 [d e]  gen2 [f]        collecting gen 1
-//!  region:  gen1 [d e] gen0 [a b c]     (positions 0..5; gc_refs in the side array)
+//!  region:  gen0 [a b c] gen1 [d e]     (positions 0..5; gc_refs in the side array)
 //!  mark:    reachable {a d e}, unreachable {b c}
-//!  after:   shard k:  gen0 [ ]    gen1 [ ]    gen2 [f d e a]    unreachable [b c] (+1 held)
+//!  after:   shard k:  gen0 [ ]    gen1 [ ]    gen2 [f a d e]    unreachable [b c] (+1 held)
 //! ```
 //!
 //! In a full collection the oldest list stays where it is: its survivors are not written to at

@@ -2,16 +2,16 @@
 //! in a side array beside them rather than in the objects.
 //!
 //! ```text
-//!  collecting gen 1:   shard 0: gen1 [a b]  gen0 [c]      shard 1: gen1 [d]  gen0 [e f]
+//!  collecting gen 1:   shard 0: gen0 [a b]  gen1 [c]      shard 1: gen0 [d]  gen1 [e f]
 //!  segments:                    base 0       base 2                base 3     base 4
 //!  positions:                   0 1          2                     3          4 5
 //!  refs (i32 each):            [ .  .        .                     .          .  . ]
 //! ```
 //!
-//! A member's position is its segment's base plus its list position (`index`, which the
-//! collection never overwrites), so an edge's target is located from its header alone, and
-//! membership is a test of that header (this heap, listed, generation collected) — no pass over
-//! the set flags the members first. The side array starts at zero: `subtract_refs` adds each
+//! A member's position is its segment's base plus its list position (`index`, unchanged until
+//! the marking is done), so an edge's target is located from its header alone, and membership
+//! is a test of that header (this heap, listed, generation collected) — no pass over the set
+//! flags the members first. The side array starts at zero: `subtract_refs` adds each
 //! member's own strong count to its slot and takes one from the slot of every member it
 //! references, so no `update_refs` pass is needed; `mark` overwrites a slot with [`MARKED`].
 //!
