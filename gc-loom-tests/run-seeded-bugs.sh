@@ -24,7 +24,7 @@ bugs=(
     "weak_not_cleared       weak_upgrade_during_clear"
     "cell_no_hold           cell_move_during_collect"
     "subtract_racy          parallel_phases"
-    "claim_racy             parallel_phases"
+    "stripe_by_source       parallel_phases"
     "no_resurrection_check  finalizer_resurrection"
     "auto_wait_unbounded    bounded_wait_blocked_thread"
 )

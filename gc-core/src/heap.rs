@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use crossbeam_utils::CachePadded;
 
-use crate::collector::CollectorState;
+use crate::collector::{CollectorState, EdgeLog};
 use crate::config::Config;
 use crate::error::GcError;
 use crate::generation::{self, Counters, Handover, Shard};
@@ -62,6 +62,8 @@ pub(crate) struct HeapInner {
     pub(crate) pool: Option<rayon::ThreadPool>,
     /// The side array of the last collection, kept for the next (`collector::region`).
     pub(crate) slots: Mutex<Vec<AtomicI32>>,
+    /// The edge log of the last collection, kept for the next (`collector::edge_log`).
+    pub(crate) edge_log: Mutex<EdgeLog>,
     /// Set (under every shard lock) when the last handle went while objects stayed listed.
     orphaned: AtomicBool,
     /// Listed objects left when orphaned; the last one to leave frees the heap.
@@ -94,6 +96,7 @@ impl HeapInner {
             state: Mutex::new(CollectorState::new(generations)),
             pool,
             slots: Mutex::new(Vec::new()),
+            edge_log: Mutex::new(EdgeLog::default()),
             orphaned: AtomicBool::new(false),
             orphans: AtomicUsize::new(0),
             #[cfg(not(loom))]

@@ -1,14 +1,15 @@
 //! Collector internals for the loom models in `gc-loom-tests`; compiled only under `cfg(loom)`.
 //!
 //! The parallel phases run on rayon, which loom cannot see into. What makes them correct is
-//! per object: the atomic updates of each member's slot in the side array by `subtract_refs`,
-//! and the claim of a slot by `mark`. [`Set`] hands a model exactly the functions the rayon
-//! workers call for one object ([`Set::subtract_step`], [`Set::claim_root`],
-//! [`Set::mark_step`]), so loom threads can play the workers over a small region, and the
-//! sequential phases ([`Set::sequential`]) to compare with. Nothing here re-implements a phase;
-//! the set only stands in for `gather`, which would need a stopped world and the heap's lists.
+//! which worker writes which slot of the side array, and how `mark` claims slots. [`Set`] hands
+//! a model exactly the functions the rayon workers call — [`Set::trace_chunk`] and
+//! [`Set::apply_stripe`] of `subtract_refs`, [`Set::claim_root`] and [`Set::expand`] of `mark` —
+//! over a small region cut in chunks of one member, so loom threads can play the workers, and
+//! the sequential phases ([`Set::sequential`]) to compare with. Nothing here re-implements a
+//! phase; the set only stands in for `gather`, which would need a stopped world and the heap's
+//! lists.
 
-use crate::collector::{self, Region, MARKED};
+use crate::collector::{self, ChunkLog, EdgeLog, Region, MARKED};
 use crate::generation::Object;
 use crate::handle::GcAny;
 use crate::header::flag;
@@ -16,10 +17,21 @@ use crate::heap::Heap;
 use crate::sync::Ordering;
 use crate::world;
 
+/// Stripes of the parallel `subtract_refs` in a model: one per worker.
+const STRIPES: usize = 2;
+
+/// One chunk's edge log, as a worker's [`Set::trace_chunk`] wrote it.
+pub struct Traced {
+    chunk: usize,
+    log: ChunkLog,
+}
+
 /// Objects made a collection region by hand, for driving the collector's per-object steps.
 pub struct Set {
     _heap: Heap,
     region: Region,
+    /// The edge log, once the chunks' logs are in ([`Set::log_chunks`]).
+    log: EdgeLog,
     /// Each object's list position, which the region's own numbering overwrites until the set
     /// is dropped.
     positions: Vec<u32>,
@@ -27,7 +39,7 @@ pub struct Set {
 
 impl Set {
     /// Makes `objects` a collection region (flagged `IN_SET`, numbered in order, as the
-    /// resurrection check's region is), giving up the handles passed in.
+    /// resurrection check's region is) in chunks of one object, giving up the handles passed in.
     ///
     /// # Safety
     /// `objects` are distinct tracked objects of `heap`. Until the set is dropped each must stay
@@ -46,15 +58,13 @@ impl Set {
             object.header().set(flag::IN_SET);
             object.header().index.store(i as u32, Ordering::Relaxed);
         }
+        let region = Region::flagged(&heap.inner, objects, 0).with_chunk(1);
         Set {
-            region: Region::flagged(&heap.inner, objects, 0),
+            log: EdgeLog::new(region.len(), 1),
+            region,
             _heap: heap.clone(),
             positions,
         }
-    }
-
-    fn object(&self, i: usize) -> Object {
-        self.region.segments[0].objects[i]
     }
 
     /// Number of objects.
@@ -68,37 +78,55 @@ impl Set {
     }
 
     /// Forgets every count and mark (the side array back to zeros, as a collection starts).
-    pub fn update(&self) {
+    pub fn reset(&self) {
         self.region.reset();
     }
 
-    /// `subtract_refs` then `mark` as the collector runs them below the parallel cutoff.
-    pub fn sequential(&self) {
-        collector::subtract_sequential(&self.region);
-        collector::mark_sequential(&self.region);
+    /// `subtract_refs` then `mark` as the collector runs them below the parallel cutoff; the
+    /// `gc_refs` in between.
+    pub fn sequential(&mut self) -> Vec<i32> {
+        collector::subtract_sequential(&self.region, &mut self.log);
+        let refs = self.gc_refs();
+        collector::mark_sequential(&self.region, &self.log);
+        refs
     }
 
-    /// A `subtract_refs` worker's step for object `i`.
-    pub fn subtract_step(&self, i: usize) {
-        collector::subtract_step(&self.region, i, &self.object(i), &mut Vec::new());
+    /// The parallel `subtract_refs`, step 1, for the chunk of object `i`: its own count and
+    /// the edges inside the chunk go to the slots at once, the others into the returned log.
+    pub fn trace_chunk(&self, i: usize) -> Traced {
+        let mut log = ChunkLog::default();
+        let local = self.region.chunk_range(i);
+        collector::trace_chunk(&self.region, i, &mut log, local, STRIPES, &mut Vec::new());
+        Traced { chunk: i, log }
     }
 
-    /// The parallel mark's root claim for object `i`: true if it is a root and this call
-    /// claimed it.
+    /// Puts the chunks' logs together, as they are once the parallel step 1 has returned.
+    pub fn log_chunks(&mut self, traced: Vec<Traced>) {
+        for Traced { chunk, log } in traced {
+            self.log.chunks[chunk] = log;
+        }
+    }
+
+    /// The parallel `subtract_refs`, step 2, for stripe `s` (0 or 1): the remote edges of
+    /// every chunk that target the stripe.
+    pub fn apply_stripe(&self, s: usize) {
+        collector::apply_stripe(&self.region, &self.log, s);
+    }
+
+    /// The parallel mark's root claim for object `i`: true if it is a root not yet marked
+    /// and this call claimed it.
     pub fn claim_root(&self, i: usize) -> bool {
         collector::claim_root(&self.region, i)
     }
 
-    /// A mark worker's work for (claimed) object `i`: trace it, then visit each edge as the
-    /// worker does when it pops one; the members this call claimed, by index.
-    pub fn mark_step(&self, i: usize) -> Vec<usize> {
-        let mut edges = Vec::new();
-        collector::trace_member(&self.object(i), &mut edges);
-        edges
-            .into_iter()
-            .filter_map(|edge| collector::visit(&self.region, edge))
-            .map(|object| object.header().index.load(Ordering::Relaxed) as usize)
-            .collect()
+    /// A mark worker's expansion of (claimed) object `i`: the objects it references that this
+    /// call claimed, by index.
+    pub fn expand(&self, i: usize) -> Vec<usize> {
+        let mut claimed = Vec::new();
+        collector::expand(&self.region, &self.log, i, &mut |q| {
+            claimed.push(q as usize)
+        });
+        claimed
     }
 
     /// Each object's `gc_refs` (its slot in the side array).

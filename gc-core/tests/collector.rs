@@ -260,13 +260,20 @@ fn survivors(heap: &Heap) -> HashSet<usize> {
 
 #[test]
 fn parallel_and_sequential_collections_agree() {
-    for seed in [1u64, 7, 42, 1234] {
+    // Graphs of one to several chunks of parallel work (4,096 objects each), split among two
+    // and three workers.
+    for (seed, n, workers) in [
+        (1u64, 5000, 2),
+        (7, 5000, 3),
+        (42, 30_000, 2),
+        (1234, 30_000, 3),
+    ] {
         let seq = Heap::with_config(Config::default().workers(1)).unwrap();
-        let par = Heap::with_config(Config::default().workers(2).parallel_cutoff(0)).unwrap();
+        let par = Heap::with_config(Config::default().workers(workers).parallel_cutoff(0)).unwrap();
         seq.disable();
         par.disable();
-        let roots_seq = random_graph(&seq, 5000, seed);
-        let roots_par = random_graph(&par, 5000, seed);
+        let roots_seq = random_graph(&seq, n, seed);
+        let roots_par = random_graph(&par, n, seed);
         assert_eq!(seq.collect(), par.collect(), "seed {seed}");
         assert_eq!(survivors(&seq), survivors(&par), "seed {seed}");
         drop((roots_seq, roots_par));

@@ -17,6 +17,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
+use super::edge_log::EdgeLog;
 use super::region::{Region, Segment};
 use super::{mark, subtract_refs};
 use crate::generation::{self, Handover, Object};
@@ -53,15 +54,18 @@ pub(crate) fn scan(
     let stopped = world::stop(timeout)?;
     let dest = (gen + 1).min(heap.generations() - 1);
     let mut region = Region::generations(heap, gen, take(heap, gen, dest));
-    let phases = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| {
-        subtract_refs::run(heap, &region);
-        mark::run(heap, &region);
+    let mut log = EdgeLog::take(heap, region.len(), region.chunk_len());
+    let traced = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| {
+        subtract_refs::run(heap, &region, &mut log);
     }));
-    if let Err(panic) = phases {
+    if let Err(panic) = traced {
+        log.give_back(heap, region.len());
         put_back(heap, region.into_segments(heap));
         drop(stopped);
         std::panic::resume_unwind(panic);
     }
+    mark::run(heap, &region, &log);
+    log.give_back(heap, region.len());
     let examined = region.len();
     let mut unreachable = Vec::new();
     let seen = relist(heap, &mut region, dest, &mut unreachable);

@@ -12,6 +12,7 @@
 //!
 //! One phase per file; `docs/collector.md` walks through them with pictures of the lists.
 
+mod edge_log;
 mod gather;
 mod mark;
 mod region;
@@ -19,11 +20,13 @@ mod resurrect;
 mod subtract_refs;
 mod teardown;
 
+pub(crate) use self::edge_log::EdgeLog;
 #[cfg(loom)]
 pub(crate) use self::{
-    mark::{claim_root, sequential as mark_sequential, visit},
+    edge_log::ChunkLog,
+    mark::{claim_root, expand, sequential as mark_sequential},
     region::{Region, MARKED},
-    subtract_refs::{sequential as subtract_sequential, step as subtract_step, trace_member},
+    subtract_refs::{apply_stripe, sequential as subtract_sequential, trace_chunk},
 };
 
 use std::time::Duration;

@@ -34,7 +34,7 @@ pub(crate) const MARKED: i32 = i32::MIN;
 /// traced (a cell borrowed for writing, DESIGN race 5), its count is immortal or beyond this
 /// bound, or it is dying on a thread that waits for the world to restart (DESIGN race 3).
 pub(crate) const ROOT: i32 = 1 << 30;
-/// Positions per unit of parallel work.
+/// Positions per unit of parallel work (a power of two, as the edge log needs).
 pub(crate) const CHUNK: usize = 4096;
 
 /// Which headers are members, and where.
@@ -67,6 +67,8 @@ pub(crate) struct Region {
     /// Strong references the collector itself holds on each member (1 on the unreachable set).
     held: u32,
     refs: Vec<AtomicI32>,
+    /// Positions per unit of parallel work: [`CHUNK`], fewer in the loom models.
+    chunk: usize,
 }
 
 impl Region {
@@ -108,7 +110,12 @@ impl Region {
         segments: Vec<Segment>,
         mut refs: Vec<AtomicI32>,
     ) -> Region {
-        let len = segments.iter().map(|s| s.objects.len()).sum();
+        let len: usize = segments.iter().map(|s| s.objects.len()).sum();
+        // Positions are logged as `u32` (`edge_log`), as list positions are kept (`index`).
+        assert!(
+            u32::try_from(len).is_ok(),
+            "gc-core: a collection of more than 2^32 objects at once is not supported"
+        );
         refs.clear();
         refs.resize_with(len, || AtomicI32::new(0));
         Region {
@@ -117,7 +124,15 @@ impl Region {
             heap: heap as *const HeapInner as usize,
             held,
             refs,
+            chunk: CHUNK,
         }
+    }
+
+    /// The same region, in chunks of `chunk` positions (the loom models use one per member).
+    #[cfg(loom)]
+    pub(crate) fn with_chunk(mut self, chunk: usize) -> Region {
+        self.chunk = chunk;
+        self
     }
 
     /// Keeps the side array for the heap's next collection (released if it is much larger
@@ -157,28 +172,38 @@ impl Region {
             .flat_map(|segment| (segment.base..).zip(segment.objects.iter().copied()))
     }
 
-    /// Runs of at most [`CHUNK`] positions within one segment: units of parallel work.
-    pub(crate) fn chunks(&self) -> Vec<(usize, Range<usize>)> {
-        let mut out = Vec::new();
-        for (s, segment) in self.segments.iter().enumerate() {
-            let len = segment.objects.len();
-            let mut start = 0;
-            while start < len {
-                let end = (start + CHUNK).min(len);
-                out.push((s, start..end));
-                start = end;
-            }
-        }
-        out
+    /// Positions per unit of parallel work (and per chunk of the edge log).
+    #[inline]
+    pub(crate) fn chunk_len(&self) -> usize {
+        self.chunk
     }
 
-    /// The members of one chunk, with their positions.
-    pub(crate) fn chunk(
+    /// Number of chunks: chunk `c` is positions `c * chunk_len()..` up to the next chunk.
+    pub(crate) fn chunks(&self) -> usize {
+        self.len().div_ceil(self.chunk)
+    }
+
+    /// The positions of chunk `c`.
+    pub(crate) fn chunk_range(&self, c: usize) -> Range<usize> {
+        c * self.chunk..((c + 1) * self.chunk).min(self.len())
+    }
+
+    /// The members at `positions`, as runs within one segment each: `(first position, objects)`.
+    pub(crate) fn slices(
         &self,
-        (s, range): &(usize, Range<usize>),
-    ) -> impl Iterator<Item = (usize, Object)> + '_ {
-        let segment = &self.segments[*s];
-        (segment.base + range.start..).zip(segment.objects[range.clone()].iter().copied())
+        positions: Range<usize>,
+    ) -> impl Iterator<Item = (usize, &[Object])> + '_ {
+        let first = self
+            .segments
+            .partition_point(|s| s.base + s.objects.len() <= positions.start);
+        self.segments[first..]
+            .iter()
+            .take_while(move |s| s.base < positions.end)
+            .map(move |s| {
+                let start = positions.start.max(s.base);
+                let end = positions.end.min(s.base + s.objects.len());
+                (start, &s.objects[start - s.base..end - s.base])
+            })
     }
 
     /// The position of `target` if it is a member.

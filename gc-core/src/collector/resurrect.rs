@@ -10,6 +10,7 @@
 
 use std::time::Duration;
 
+use super::edge_log::EdgeLog;
 use super::gather::{hand_back, relist_objects, Scan};
 use super::region::Region;
 use super::{mark, subtract_refs};
@@ -71,8 +72,9 @@ pub(crate) fn finalize(
 /// each: what is marked now was resurrected. The world is stopped.
 fn find_resurrected(heap: &HeapInner, unreachable: Vec<Object>) -> (Vec<Object>, Vec<Object>) {
     let region = Region::flagged(heap, unreachable, 1);
-    subtract_refs::sequential(&region);
-    mark::sequential(&region);
+    let mut log = EdgeLog::new(region.len(), region.chunk_len());
+    subtract_refs::sequential(&region, &mut log);
+    mark::sequential(&region, &log);
     let (mut resurrected, mut garbage) = (Vec::new(), Vec::new());
     for (p, object) in region.members() {
         if region.is_marked(p) {

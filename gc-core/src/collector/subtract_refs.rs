@@ -1,34 +1,40 @@
 //! Phase 1, `subtract_refs` (with CPython's `update_refs` folded in): every member adds its own
 //! strong count to its slot and takes one from the slot of every member it references. What
-//! stays above zero is referenced from outside the region.
+//! stays above zero is referenced from outside the region. Each edge to a member is logged on the
+//! way (`edge_log`) for `mark`.
 //!
 //! The slots start at zero, so the order of the additions does not matter and no pass copies
-//! the counts first. Workers update slots with atomic read-modify-writes; the sequential path
-//! uses plain loads and stores of the same atomics. A member whose cell could not be read
-//! (borrowed for writing across a safepoint, DESIGN race 5) gets [`ROOT`]: a root, and since
-//! its unread edges were not subtracted, whatever it reaches through them stays referenced too.
+//! the counts first. A member whose cell could not be read (borrowed for writing across a
+//! safepoint, DESIGN race 5) gets [`ROOT`]: a root, and since its unread edges were not
+//! subtracted, whatever it reaches through them stays referenced too.
+//!
+//! In parallel, without a read-modify-write on any slot:
+//!
+//! ```text
+//!  1. trace, one worker per chunk:   own count → own slot; edge into the chunk → its slot now;
+//!                                    edge out of it → remote[stripe of the target]
+//!  2. apply, one worker per stripe:  every chunk's remote[stripe] → slots of the stripe
+//! ```
+//!
+//! In step 1 only the chunk's worker writes the chunk's slots; in step 2 only the stripe's
+//! worker writes the stripe's. The sequential path is step 1 with the whole region one's own.
 
+use core::ops::Range;
 use core::ptr::NonNull;
 
 use rayon::prelude::*;
 
+use super::edge_log::{ChunkLog, EdgeLog};
 use super::region::{prefetch, Region, PREFETCH, ROOT};
 use crate::generation::Object;
 use crate::header::Header;
 use crate::heap::HeapInner;
-use crate::sync::Ordering;
 use crate::trace::Tracer;
 
 /// Traces one member into `edges`, replacing what it held; false if it could not be read.
 #[inline]
-pub(crate) fn trace_member(object: &Object, edges: &mut Vec<NonNull<Header>>) -> bool {
+fn trace_member(object: &Object, edges: &mut Vec<NonNull<Header>>) -> bool {
     edges.clear();
-    trace_onto(object, edges)
-}
-
-/// Traces one member, appending its edges to `edges`; false if it could not be read.
-#[inline]
-pub(crate) fn trace_onto(object: &Object, edges: &mut Vec<NonNull<Header>>) -> bool {
     let header = object.header();
     let mut tracer = Tracer::new(edges, true);
     // SAFETY: members are alive with intact values, and the world is stopped.
@@ -46,30 +52,76 @@ fn own(region: &Region, object: &Object, readable: bool) -> i32 {
     }
 }
 
-/// The sequential path.
-pub(crate) fn sequential(region: &Region) {
-    let mut edges = Vec::new();
-    for segment in &region.segments {
-        let objects = &segment.objects;
+/// Traces the members of chunk `c` into its `log`. Each adds its own count to its slot; each
+/// edge to a member is logged, and its target's slot decremented at once if the target is in
+/// `local`, else kept in the log's remote edges (split in `stripes`) for [`apply_stripe`].
+/// Only this call writes the slots of `local`, which holds the chunk, until it returns.
+pub(crate) fn trace_chunk(
+    region: &Region,
+    c: usize,
+    log: &mut ChunkLog,
+    local: Range<usize>,
+    stripes: usize,
+    edges: &mut Vec<NonNull<Header>>,
+) {
+    #[cfg(gc_seeded_bug = "subtract_racy")]
+    let local = 0..region.len();
+    log.start(stripes);
+    for (base, objects) in region.slices(region.chunk_range(c)) {
         for (i, object) in objects.iter().enumerate() {
             if let Some(ahead) = objects.get(i + PREFETCH) {
                 prefetch(ahead.0.as_ptr());
             }
-            let readable = trace_member(object, &mut edges);
-            region.add_alone(segment.base + i, own(region, object, readable));
+            let readable = trace_member(object, edges);
+            region.add_alone(base + i, own(region, object, readable));
             // `at`: where the run starts in `edges`, to fetch the headers ahead of it.
             let mut at = 0;
-            for (edge, times) in runs(&edges) {
+            for (edge, times) in runs(edges) {
                 if let Some(ahead) = edges.get(at + PREFETCH) {
                     prefetch(ahead.as_ptr());
                 }
                 at += times as usize;
                 // SAFETY: an edge of a live object points at a live object.
-                if let Some(q) = region.locate(unsafe { edge.as_ref() }) {
+                let Some(q) = region.locate(unsafe { edge.as_ref() }) else {
+                    continue;
+                };
+                log.target(q);
+                if local.contains(&q) {
                     region.add_alone(q, -times);
+                } else {
+                    #[cfg(gc_seeded_bug = "stripe_by_source")]
+                    let q_stripe = stripe(c * region.chunk_len(), stripes, region.len());
+                    #[cfg(not(gc_seeded_bug = "stripe_by_source"))]
+                    let q_stripe = stripe(q, stripes, region.len());
+                    log.remote[q_stripe].push((q as u32, times));
                 }
             }
+            log.end_member();
         }
+    }
+}
+
+/// The stripe of position `q` when `len` positions are split in `stripes` equal runs.
+#[inline]
+fn stripe(q: usize, stripes: usize, len: usize) -> usize {
+    (q as u64 * stripes as u64 / len as u64) as usize
+}
+
+/// Applies the remote edges of every chunk that target stripe `s`. Only this call writes the
+/// slots of the stripe until it returns.
+pub(crate) fn apply_stripe(region: &Region, log: &EdgeLog, s: usize) {
+    for chunk in &log.chunks {
+        for &(q, times) in &chunk.remote[s] {
+            region.add_alone(q as usize, -times);
+        }
+    }
+}
+
+/// The sequential path: the chunks in turn, each target's slot updated at once.
+pub(crate) fn sequential(region: &Region, log: &mut EdgeLog) {
+    let mut edges = Vec::new();
+    for (c, chunk) in log.chunks.iter_mut().enumerate() {
+        trace_chunk(region, c, chunk, 0..region.len(), 0, &mut edges);
     }
 }
 
@@ -86,39 +138,20 @@ fn runs(edges: &[NonNull<Header>]) -> impl Iterator<Item = (NonNull<Header>, i32
     })
 }
 
-/// One worker's step of the parallel path for the member at position `p`. Workers may hit the
-/// same slot at once, hence the atomic read-modify-writes.
-#[inline]
-pub(crate) fn step(region: &Region, p: usize, object: &Object, edges: &mut Vec<NonNull<Header>>) {
-    let readable = trace_member(object, edges);
-    region
-        .slot(p)
-        .fetch_add(own(region, object, readable), Ordering::Relaxed);
-    for (edge, times) in runs(edges) {
-        // SAFETY: an edge of a live object points at a live object.
-        if let Some(q) = region.locate(unsafe { edge.as_ref() }) {
-            #[cfg(gc_seeded_bug = "subtract_racy")]
-            {
-                region.add_alone(q, -times);
-                continue;
-            }
-            region.slot(q).fetch_sub(times, Ordering::Relaxed);
-        }
-    }
-}
-
-pub(crate) fn run(heap: &HeapInner, region: &Region) {
+pub(crate) fn run(heap: &HeapInner, region: &Region, log: &mut EdgeLog) {
     match heap.parallel_pool(region.len()) {
         Some(pool) => pool.install(|| {
-            region
-                .chunks()
-                .par_iter()
-                .for_each_init(Vec::new, |edges, chunk| {
-                    for (p, object) in region.chunk(chunk) {
-                        step(region, p, &object, edges);
-                    }
-                })
+            let stripes = pool.current_num_threads();
+            log.chunks
+                .par_iter_mut()
+                .enumerate()
+                .for_each_init(Vec::new, |edges, (c, chunk)| {
+                    trace_chunk(region, c, chunk, region.chunk_range(c), stripes, edges);
+                });
+            (0..stripes)
+                .into_par_iter()
+                .for_each(|s| apply_stripe(region, log, s));
         }),
-        None => sequential(region),
+        None => sequential(region, log),
     }
 }

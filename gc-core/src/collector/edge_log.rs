@@ -1,0 +1,148 @@
+//! The edge log: every edge between members of a region, recorded by `subtract_refs` as it
+//! traces them, so that `mark` walks positions in arrays instead of tracing objects again.
+//!
+//! ```text
+//!  positions:      0        1     2            (chunk 0: positions 0..CHUNK)
+//!  edges:          0 → 1    1 → 2, 1 → 0       2 → (none)
+//!  chunk 0 log:    starts  [0, 1, 3, 3]        member i's targets: targets[starts[i]..starts[i + 1]]
+//!                  targets [1, 2, 0]
+//!                  remote  per stripe: (target, times) outside the chunk, for the parallel path
+//! ```
+//!
+//! The log is kept per chunk of positions, the unit of parallel work: a worker tracing a chunk
+//! writes that chunk's log alone. Edges to non-members are not logged; repeats of one edge in a
+//! row are logged once (marking needs each target once; `subtract_refs` counts the repeats).
+//!
+//! A member's log is the edges its `Trace` reported during this stopped-world scan, so marking
+//! from it gives what tracing again would: nothing can change an edge until the world restarts.
+
+use crate::heap::HeapInner;
+
+/// The log of one chunk of positions.
+#[derive(Default)]
+pub(crate) struct ChunkLog {
+    /// `starts[i]..starts[i + 1]`: where the targets of the chunk's `i`-th member are.
+    starts: Vec<u32>,
+    /// Target positions of the chunk's members, member after member.
+    targets: Vec<u32>,
+    /// Edges to members outside the chunk, `(target, times)`, split by the stripe of the target:
+    /// the parallel `subtract_refs` applies them once every chunk is traced, one worker per
+    /// stripe.
+    pub(crate) remote: Vec<Vec<(u32, i32)>>,
+}
+
+impl ChunkLog {
+    /// Empties the log for a chunk traced afresh, its remote edges split in `stripes`.
+    pub(crate) fn start(&mut self, stripes: usize) {
+        self.starts.clear();
+        self.starts.push(0);
+        self.targets.clear();
+        self.remote.resize_with(stripes, Vec::new);
+        for stripe in &mut self.remote {
+            stripe.clear();
+        }
+    }
+
+    /// Logs an edge of the member being traced.
+    #[inline]
+    pub(crate) fn target(&mut self, q: usize) {
+        self.targets.push(q as u32);
+    }
+
+    /// Ends the member being traced: the next target logged is the next member's.
+    #[inline]
+    pub(crate) fn end_member(&mut self) {
+        self.starts.push(self.targets.len() as u32);
+    }
+
+    /// The targets of the chunk's `i`-th member.
+    #[inline]
+    pub(crate) fn targets_of(&self, i: usize) -> &[u32] {
+        &self.targets[self.starts[i] as usize..self.starts[i + 1] as usize]
+    }
+}
+
+/// The edge log of a region: one [`ChunkLog`] per `1 << shift` positions.
+#[derive(Default)]
+pub(crate) struct EdgeLog {
+    /// Positions per chunk, as a power of two: position `p` is in chunk `p >> shift`.
+    shift: u32,
+    pub(crate) chunks: Vec<ChunkLog>,
+}
+
+impl EdgeLog {
+    /// The heap's log, kept from its last collection, made ready for `len` positions in chunks
+    /// of `chunk`.
+    pub(crate) fn take(heap: &HeapInner, len: usize, chunk: usize) -> EdgeLog {
+        let mut log = core::mem::take(&mut *heap.edge_log.lock());
+        log.prepare(len, chunk);
+        log
+    }
+
+    /// A log of its own, for `len` positions in chunks of `chunk`.
+    pub(crate) fn new(len: usize, chunk: usize) -> EdgeLog {
+        let mut log = EdgeLog::default();
+        log.prepare(len, chunk);
+        log
+    }
+
+    fn prepare(&mut self, len: usize, chunk: usize) {
+        assert!(
+            chunk.is_power_of_two(),
+            "chunks of a power of two positions"
+        );
+        self.shift = chunk.trailing_zeros();
+        self.chunks
+            .resize_with(len.div_ceil(chunk), ChunkLog::default);
+    }
+
+    /// Keeps the log's buffers for the heap's next collection, unless they grew much larger
+    /// than this collection needed.
+    pub(crate) fn give_back(self, heap: &HeapInner, len: usize) {
+        let kept: usize = self
+            .chunks
+            .iter()
+            .map(|c| c.starts.capacity() + c.targets.capacity())
+            .sum();
+        let used: usize = self
+            .chunks
+            .iter()
+            .map(|c| c.starts.len() + c.targets.len())
+            .sum();
+        if kept <= 4 * used.max(len) {
+            *heap.edge_log.lock() = self;
+        }
+    }
+
+    /// The targets of the member at position `p`.
+    #[inline]
+    pub(crate) fn targets_of(&self, p: usize) -> &[u32] {
+        self.chunks[p >> self.shift].targets_of(p & ((1 << self.shift) - 1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_member_reads_back_its_own_targets() {
+        let mut log = EdgeLog::new(5, 2);
+        assert_eq!(log.chunks.len(), 3);
+        // Positions 0 1 | 2 3 | 4.
+        let edges: [&[usize]; 5] = [&[1], &[2, 0], &[], &[4, 0, 3], &[]];
+        for (c, chunk) in log.chunks.iter_mut().enumerate() {
+            chunk.start(1);
+            for p in (c * 2..).take(2).filter(|&p| p < 5) {
+                for &q in edges[p] {
+                    chunk.target(q);
+                }
+                chunk.end_member();
+            }
+        }
+        for (p, expected) in edges.iter().enumerate() {
+            let got: Vec<usize> = log.targets_of(p).iter().map(|&q| q as usize).collect();
+            assert_eq!(&got, expected, "targets of position {p}");
+        }
+    }
+}
