@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use crossbeam_utils::CachePadded;
 
-use crate::collector::{CollectorState, EdgeLog};
+use crate::collector::{CollectorState, Scratch};
 use crate::config::Config;
 use crate::error::GcError;
 use crate::generation::{self, Counters, Handover, Shard};
@@ -27,7 +27,7 @@ use crate::header::{flag, GcBox, Header, VTable};
 use core::cell::Cell;
 use core::ptr::NonNull;
 
-use crate::sync::{Arc, AtomicBool, AtomicI32, AtomicIsize, AtomicUsize, Mutex, Ordering};
+use crate::sync::{Arc, AtomicBool, AtomicIsize, AtomicUsize, Mutex, Ordering};
 use crate::trace::Trace;
 use crate::world::{self, Hold};
 
@@ -60,10 +60,8 @@ pub(crate) struct HeapInner {
     pub(crate) counters: Mutex<Counters>,
     pub(crate) state: Mutex<CollectorState>,
     pub(crate) pool: Option<rayon::ThreadPool>,
-    /// The side array of the last collection, kept for the next (`collector::region`).
-    pub(crate) slots: Mutex<Vec<AtomicI32>>,
-    /// The edge log of the last collection, kept for the next (`collector::edge_log`).
-    pub(crate) edge_log: Mutex<EdgeLog>,
+    /// The collector's buffers, kept from one collection to the next (`collector::scratch`).
+    pub(crate) scratch: Mutex<Scratch>,
     /// Set (under every shard lock) when the last handle went while objects stayed listed.
     orphaned: AtomicBool,
     /// Listed objects left when orphaned; the last one to leave frees the heap.
@@ -95,8 +93,7 @@ impl HeapInner {
             counters: Mutex::new(Counters::new(config.thresholds.clone())),
             state: Mutex::new(CollectorState::new(generations)),
             pool,
-            slots: Mutex::new(Vec::new()),
-            edge_log: Mutex::new(EdgeLog::default()),
+            scratch: Mutex::new(Scratch::default()),
             orphaned: AtomicBool::new(false),
             orphans: AtomicUsize::new(0),
             #[cfg(not(loom))]

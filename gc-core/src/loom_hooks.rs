@@ -103,7 +103,7 @@ impl Set {
     /// Puts the chunks' logs together, as they are once the parallel step 1 has returned.
     pub fn log_chunks(&mut self, traced: Vec<Traced>) {
         for Traced { chunk, log } in traced {
-            self.log.chunks[chunk] = log;
+            self.log.chunks_mut()[chunk] = log;
         }
     }
 

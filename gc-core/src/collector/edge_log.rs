@@ -67,14 +67,16 @@ impl ChunkLog {
 pub(crate) struct EdgeLog {
     /// Positions per chunk, as a power of two: position `p` is in chunk `p >> shift`.
     shift: u32,
-    pub(crate) chunks: Vec<ChunkLog>,
+    /// The region's chunks; logs beyond them are kept for larger regions to come.
+    chunks: usize,
+    logs: Vec<ChunkLog>,
 }
 
 impl EdgeLog {
-    /// The heap's log, kept from its last collection, made ready for `len` positions in chunks
-    /// of `chunk`.
+    /// The heap's log, kept from its last collection (`scratch`), made ready for `len`
+    /// positions in chunks of `chunk`.
     pub(crate) fn take(heap: &HeapInner, len: usize, chunk: usize) -> EdgeLog {
-        let mut log = core::mem::take(&mut *heap.edge_log.lock());
+        let mut log = heap.scratch.lock().log.take();
         log.prepare(len, chunk);
         log
     }
@@ -92,32 +94,46 @@ impl EdgeLog {
             "chunks of a power of two positions"
         );
         self.shift = chunk.trailing_zeros();
-        self.chunks
-            .resize_with(len.div_ceil(chunk), ChunkLog::default);
+        self.chunks = len.div_ceil(chunk);
+        if self.logs.len() < self.chunks {
+            self.logs.resize_with(self.chunks, ChunkLog::default);
+        }
     }
 
-    /// Keeps the log's buffers for the heap's next collection, unless they grew much larger
-    /// than this collection needed.
-    pub(crate) fn give_back(self, heap: &HeapInner, len: usize) {
-        let kept: usize = self
-            .chunks
+    /// Gives the log back to the heap for its next collection (`scratch`).
+    pub(crate) fn give_back(self, heap: &HeapInner) {
+        let size = |log: &ChunkLog, of: fn(&Vec<u32>) -> usize, of_remote: fn(&Vec<_>) -> usize| {
+            of(&log.starts)
+                + of(&log.targets)
+                + log.remote.iter().map(|r| 2 * of_remote(r)).sum::<usize>()
+        };
+        let used = self
+            .chunks()
             .iter()
-            .map(|c| c.starts.capacity() + c.targets.capacity())
+            .map(|log| size(log, Vec::len, Vec::len))
             .sum();
-        let used: usize = self
-            .chunks
+        let capacity = self
+            .logs
             .iter()
-            .map(|c| c.starts.len() + c.targets.len())
+            .map(|log| size(log, Vec::capacity, Vec::capacity))
             .sum();
-        if kept <= 4 * used.max(len) {
-            *heap.edge_log.lock() = self;
-        }
+        heap.scratch.lock().log.give_back(self, used, capacity);
+    }
+
+    /// The logs of the region's chunks.
+    pub(crate) fn chunks(&self) -> &[ChunkLog] {
+        &self.logs[..self.chunks]
+    }
+
+    /// The logs of the region's chunks, to write.
+    pub(crate) fn chunks_mut(&mut self) -> &mut [ChunkLog] {
+        &mut self.logs[..self.chunks]
     }
 
     /// The targets of the member at position `p`.
     #[inline]
     pub(crate) fn targets_of(&self, p: usize) -> &[u32] {
-        self.chunks[p >> self.shift].targets_of(p & ((1 << self.shift) - 1))
+        self.logs[p >> self.shift].targets_of(p & ((1 << self.shift) - 1))
     }
 }
 
@@ -128,10 +144,10 @@ mod tests {
     #[test]
     fn each_member_reads_back_its_own_targets() {
         let mut log = EdgeLog::new(5, 2);
-        assert_eq!(log.chunks.len(), 3);
+        assert_eq!(log.chunks().len(), 3);
         // Positions 0 1 | 2 3 | 4.
         let edges: [&[usize]; 5] = [&[1], &[2, 0], &[], &[4, 0, 3], &[]];
-        for (c, chunk) in log.chunks.iter_mut().enumerate() {
+        for (c, chunk) in log.chunks_mut().iter_mut().enumerate() {
             chunk.start(1);
             for p in (c * 2..).take(2).filter(|&p| p < 5) {
                 for &q in edges[p] {

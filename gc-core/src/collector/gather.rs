@@ -18,7 +18,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use super::edge_log::EdgeLog;
-use super::region::{Region, Segment};
+use super::region::{prefetch, Region, Segment, PREFETCH};
 use super::{mark, subtract_refs};
 use crate::generation::{self, Handover, Object};
 use crate::header::{flag, Header};
@@ -30,9 +30,13 @@ use crate::world::{self, StopError};
 /// What the stopped-world scan found.
 pub(crate) struct Scan {
     pub(crate) gen: usize,
-    /// Unreachable objects, each held by one extra strong reference, flagged `IN_SET` (with
-    /// `index` its position here) and `WEAK_CLEARED`, off their lists.
+    /// Unreachable objects, each held by one extra strong reference, flagged `WEAK_CLEARED`,
+    /// off their lists, `index` their position here; and flagged either `TEARDOWN | DROPPED`
+    /// (`torn`) or `IN_SET`.
     pub(crate) unreachable: Vec<Object>,
+    /// The unreachable objects are flagged for teardown already: none has a finalizer or weak
+    /// callbacks to run first, and the garbage is not to be saved (`DebugFlags::SAVEALL`).
+    pub(crate) torn: bool,
     /// Weak-callback registrations owned by unreachable objects: garbage themselves, they
     /// must not be called.
     pub(crate) garbage_callbacks: HashSet<u64>,
@@ -45,11 +49,13 @@ pub(crate) struct Scan {
     pub(crate) time_to_safepoint: Duration,
 }
 
-/// Stops the world and runs trial deletion over generations `0..=gen`.
+/// Stops the world and runs trial deletion over generations `0..=gen`. With `tear`, garbage
+/// that needs no finalizer or weak callback first is flagged for teardown at once.
 pub(crate) fn scan(
     heap: &HeapInner,
     gen: usize,
     timeout: Option<Duration>,
+    tear: bool,
 ) -> Result<Scan, StopError> {
     let stopped = world::stop(timeout)?;
     let dest = (gen + 1).min(heap.generations() - 1);
@@ -59,17 +65,21 @@ pub(crate) fn scan(
         subtract_refs::run(heap, &region, &mut log);
     }));
     if let Err(panic) = traced {
-        log.give_back(heap, region.len());
+        log.give_back(heap);
         put_back(heap, region.into_segments(heap));
         drop(stopped);
         std::panic::resume_unwind(panic);
     }
     mark::run(heap, &region, &log);
-    log.give_back(heap, region.len());
+    log.give_back(heap);
     let examined = region.len();
-    let mut unreachable = Vec::new();
-    let seen = relist(heap, &mut region, dest, &mut unreachable);
+    let mut unreachable = heap.scratch.lock().garbage.take();
+    let seen = relist(heap, &mut region, dest, tear, &mut unreachable);
     region.finish(heap);
+    let needs_intact = seen.finalizers || seen.weak_callbacks;
+    if tear && needs_intact {
+        keep_intact(&unreachable);
+    }
     let garbage_callbacks = if seen.weak_callbacks {
         weak_registrations(&unreachable)
     } else {
@@ -83,6 +93,7 @@ pub(crate) fn scan(
         gen,
         examined,
         unreachable,
+        torn: tear && !needs_intact,
         garbage_callbacks,
         weak_callbacks: seen.weak_callbacks,
         finalizers: seen.finalizers,
@@ -142,14 +153,21 @@ struct Seen {
 /// Sorts the region after marking and gives its lists back: survivors of younger lists go to
 /// list `dest` of their shard (gen bits and position rewritten); survivors of a list already
 /// `dest` stay untouched, the holes left by its garbage filled; unreachable members are flagged
-/// and held, into `unreachable`.
+/// and held, into `unreachable` — flagged for teardown at once with `tear`, which
+/// [`keep_intact`] undoes if some of them need to be seen intact after all.
 fn relist(
     heap: &HeapInner,
     region: &mut Region,
     dest: usize,
+    tear: bool,
     unreachable: &mut Vec<Object>,
 ) -> Seen {
     let mut seen = Seen::default();
+    let judged = if tear {
+        flag::TEARDOWN | flag::DROPPED
+    } else {
+        flag::IN_SET
+    };
     for s in 0..region.segments.len() {
         let (shard, gen, base) = {
             let segment = &region.segments[s];
@@ -161,6 +179,12 @@ fn relist(
         // in place first, so `dest` holds it (or the list not collected) before others append.
         let lists = unsafe { heap.shards[shard].lists() };
         for (i, object) in objects.iter().enumerate() {
+            // Fetch the headers this loop writes ahead of it: not those of survivors in place.
+            if let Some(ahead) = objects.get(i + PREFETCH) {
+                if !stays || !region.is_marked(base + i + PREFETCH) {
+                    prefetch(ahead.0.as_ptr());
+                }
+            }
             let header = object.header();
             if region.is_marked(base + i) {
                 if !stays {
@@ -177,7 +201,7 @@ fn relist(
             seen.finalizers |=
                 flags & (flag::HAS_FINALIZER | flag::FINALIZED) == flag::HAS_FINALIZER;
             seen.weak_callbacks |= flags & flag::HAS_WEAK_CALLBACKS != 0;
-            let flags = (flags & !flag::LISTED) | flag::WEAK_CLEARED | flag::IN_SET;
+            let flags = (flags & !flag::LISTED) | flag::WEAK_CLEARED | judged;
             #[cfg(gc_seeded_bug = "weak_not_cleared")]
             let flags = flags & !flag::WEAK_CLEARED;
             header.flags.store(flags, Ordering::Relaxed);
@@ -199,6 +223,16 @@ fn relist(
         }
     }
     seen
+}
+
+/// Takes the teardown flags off the garbage again, for its finalizers or weak callbacks to run
+/// first: flagged `IN_SET` instead, the resurrection check's set.
+fn keep_intact(unreachable: &[Object]) {
+    for object in unreachable {
+        let header = object.header();
+        let flags = (header.flags() & !(flag::TEARDOWN | flag::DROPPED)) | flag::IN_SET;
+        header.flags.store(flags, Ordering::Relaxed);
+    }
 }
 
 /// Closes the holes of a list that stays in place (positions `i` where `survives(i)` is false)

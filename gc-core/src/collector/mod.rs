@@ -17,13 +17,14 @@ mod gather;
 mod mark;
 mod region;
 mod resurrect;
+mod scratch;
 mod subtract_refs;
 mod teardown;
 
-pub(crate) use self::edge_log::EdgeLog;
+pub(crate) use self::scratch::Scratch;
 #[cfg(loom)]
 pub(crate) use self::{
-    edge_log::ChunkLog,
+    edge_log::{ChunkLog, EdgeLog},
     mark::{claim_root, expand, sequential as mark_sequential},
     region::{Region, MARKED},
     subtract_refs::{apply_stripe, sequential as subtract_sequential, trace_chunk},
@@ -144,7 +145,8 @@ impl HeapInner {
         if debug.contains(DebugFlags::STATS) {
             eprintln!("gc: collecting generation {gen}...");
         }
-        let Ok(scan) = gather::scan(self, gen, self.timeout(wait)) else {
+        let tear = !debug.contains(DebugFlags::SAVEALL);
+        let Ok(scan) = gather::scan(self, gen, self.timeout(wait), tear) else {
             self.state.lock().stats[gen].missed += 1;
             self.defer_retry();
             self.notify(
@@ -161,7 +163,7 @@ impl HeapInner {
         let examined = scan.examined;
         let mut pause = scan.pause;
         let time_to_safepoint = scan.time_to_safepoint;
-        let garbage = resurrect::finalize(self, scan, self.timeout(wait), &mut pause);
+        let (garbage, torn) = resurrect::finalize(self, scan, self.timeout(wait), &mut pause);
         let found = garbage.len();
         if debug.contains(DebugFlags::COLLECTABLE) {
             for object in &garbage {
@@ -176,7 +178,7 @@ impl HeapInner {
             teardown::save_all(self, garbage);
             0
         } else {
-            teardown::tear_down(garbage, debug)
+            teardown::tear_down(self, garbage, torn, debug)
         };
         let info = CollectionInfo {
             generation: gen,

@@ -81,7 +81,7 @@ impl Region {
         for segment in &segments {
             bases[segment.shard * stride + segment.gen] = segment.base;
         }
-        let refs = core::mem::take(&mut *heap.slots.lock());
+        let refs = heap.scratch.lock().refs.take();
         Region::new(
             heap,
             Members::Generations { gen, stride, bases },
@@ -135,14 +135,10 @@ impl Region {
         self
     }
 
-    /// Keeps the side array for the heap's next collection (released if it is much larger
-    /// than needed now).
+    /// Gives the side array back to the heap for its next collection (`scratch`).
     pub(crate) fn finish(self, heap: &HeapInner) {
-        let mut refs = self.refs;
-        if refs.capacity() > 4 * refs.len() {
-            refs = Vec::new();
-        }
-        *heap.slots.lock() = refs;
+        let (len, capacity) = (self.refs.len(), self.refs.capacity());
+        heap.scratch.lock().refs.give_back(self.refs, len, capacity);
     }
 
     /// Number of members.

@@ -21,16 +21,18 @@ use crate::heap::HeapInner;
 use crate::weak;
 use crate::world;
 
-/// Runs weak callbacks and finalizers of the unreachable set; returns what is still garbage.
+/// Runs weak callbacks and finalizers of the unreachable set; returns what is still garbage,
+/// and whether it is flagged for teardown already.
 pub(crate) fn finalize(
     heap: &HeapInner,
     scan: Scan,
     timeout: Option<Duration>,
     pause: &mut Duration,
-) -> Vec<Object> {
+) -> (Vec<Object>, bool) {
     let Scan {
         gen,
         unreachable,
+        torn,
         garbage_callbacks,
         weak_callbacks,
         finalizers,
@@ -40,7 +42,7 @@ pub(crate) fn finalize(
         run_weak_callbacks(&unreachable, &garbage_callbacks);
     }
     if !finalizers {
-        return unreachable;
+        return (unreachable, torn);
     }
     for object in &unreachable {
         let header = object.header();
@@ -51,21 +53,21 @@ pub(crate) fn finalize(
         }
     }
     #[cfg(gc_seeded_bug = "no_resurrection_check")]
-    return unreachable;
+    return (unreachable, false);
     let dest = (gen + 1).min(heap.generations() - 1);
     let Ok(stopped) = world::stop(timeout) else {
         // A bounded wait ran out: keep everything. Finalizers never run twice, so the next
         // collection tears the garbage down without this check.
         hand_back(heap, unreachable.iter().copied(), dest);
         release(&unreachable);
-        return Vec::new();
+        return (Vec::new(), false);
     };
     let (resurrected, garbage) = find_resurrected(heap, unreachable);
     relist_objects(heap, resurrected.iter().copied(), dest);
     *pause += stopped.started().elapsed();
     drop(stopped);
     release(&resurrected);
-    garbage
+    (garbage, false)
 }
 
 /// Trial deletion restricted to the unreachable set, minus the collector's own reference on

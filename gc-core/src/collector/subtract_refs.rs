@@ -110,7 +110,7 @@ fn stripe(q: usize, stripes: usize, len: usize) -> usize {
 /// Applies the remote edges of every chunk that target stripe `s`. Only this call writes the
 /// slots of the stripe until it returns.
 pub(crate) fn apply_stripe(region: &Region, log: &EdgeLog, s: usize) {
-    for chunk in &log.chunks {
+    for chunk in log.chunks() {
         for &(q, times) in &chunk.remote[s] {
             region.add_alone(q as usize, -times);
         }
@@ -120,7 +120,7 @@ pub(crate) fn apply_stripe(region: &Region, log: &EdgeLog, s: usize) {
 /// The sequential path: the chunks in turn, each target's slot updated at once.
 pub(crate) fn sequential(region: &Region, log: &mut EdgeLog) {
     let mut edges = Vec::new();
-    for (c, chunk) in log.chunks.iter_mut().enumerate() {
+    for (c, chunk) in log.chunks_mut().iter_mut().enumerate() {
         trace_chunk(region, c, chunk, 0..region.len(), 0, &mut edges);
     }
 }
@@ -142,12 +142,12 @@ pub(crate) fn run(heap: &HeapInner, region: &Region, log: &mut EdgeLog) {
     match heap.parallel_pool(region.len()) {
         Some(pool) => pool.install(|| {
             let stripes = pool.current_num_threads();
-            log.chunks
-                .par_iter_mut()
-                .enumerate()
-                .for_each_init(Vec::new, |edges, (c, chunk)| {
+            log.chunks_mut().par_iter_mut().enumerate().for_each_init(
+                Vec::new,
+                |edges, (c, chunk)| {
                     trace_chunk(region, c, chunk, region.chunk_range(c), stripes, edges);
-                });
+                },
+            );
             (0..stripes)
                 .into_par_iter()
                 .for_each(|s| apply_stripe(region, log, s));

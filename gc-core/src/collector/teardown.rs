@@ -2,11 +2,14 @@
 //!
 //! Every member is flagged `TEARDOWN` before any value is dropped, so from then on any access
 //! to a member through a handle — a `Drop` impl reaching a sibling in its cycle, say — panics
-//! with a clear message instead of seeing a dropped value. The collector's extra reference
+//! with a clear message instead of seeing a dropped value. Usually the scan set the flag already,
+//! with the world stopped (no finalizer or weak callback of the garbage had to run first:
+//! nothing else can reach it); otherwise a first pass here sets it. The collector's extra reference
 //! keeps every allocation valid until all values are dropped; then the references go, and each
 //! allocation is freed once its last handle (or weak handle) is gone.
 
 use super::gather::hand_back;
+use super::region::{prefetch, PREFETCH};
 use crate::finalize::report_panic;
 use crate::generation::Object;
 use crate::handle::GcAny;
@@ -15,17 +18,28 @@ use crate::heap::HeapInner;
 use crate::stats::DebugFlags;
 use crate::sync::Ordering;
 
-/// Drops the values of `garbage` and frees it; returns how many `Drop`s panicked.
-pub(crate) fn tear_down(garbage: Vec<Object>, debug: DebugFlags) -> usize {
-    for object in &garbage {
-        let header = object.header();
-        // No other thread writes a garbage object's flags: it holds no strong handle (weak
-        // callbacks are registered through one, and only the collector takes them).
-        let flags = (header.flags() & !flag::IN_SET) | flag::TEARDOWN | flag::DROPPED;
-        header.flags.store(flags, Ordering::Relaxed);
+/// Drops the values of `garbage` and frees it; returns how many `Drop`s panicked. `torn`:
+/// the scan flagged it for teardown already. The emptied list goes back to the heap's scratch.
+pub(crate) fn tear_down(
+    heap: &HeapInner,
+    mut garbage: Vec<Object>,
+    torn: bool,
+    debug: DebugFlags,
+) -> usize {
+    if !torn {
+        for object in &garbage {
+            let header = object.header();
+            // No other thread writes a garbage object's flags: it holds no strong handle (weak
+            // callbacks are registered through one, and only the collector takes them).
+            let flags = (header.flags() & !flag::IN_SET) | flag::TEARDOWN | flag::DROPPED;
+            header.flags.store(flags, Ordering::Relaxed);
+        }
     }
     let mut panicked = 0;
-    for object in &garbage {
+    for (i, object) in garbage.iter().enumerate() {
+        if let Some(ahead) = garbage.get(i + PREFETCH) {
+            prefetch(ahead.0.as_ptr());
+        }
         let header = object.header();
         let dropped = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| {
             // SAFETY: the value is intact, and no one else can reach it: members of the
@@ -44,7 +58,10 @@ pub(crate) fn tear_down(garbage: Vec<Object>, debug: DebugFlags) -> usize {
             }
         }
     }
-    for object in &garbage {
+    for (i, object) in garbage.iter().enumerate() {
+        if let Some(ahead) = garbage.get(i + PREFETCH) {
+            prefetch(ahead.0.as_ptr());
+        }
         let header = object.header();
         // The collector's reference is usually the last: free directly (value dropped, off
         // every list, weak references cleared). When it is the only reference of either kind,
@@ -57,6 +74,12 @@ pub(crate) fn tear_down(garbage: Vec<Object>, debug: DebugFlags) -> usize {
             unsafe { (header.vtable.dealloc)(object.0.as_ptr()) };
         }
     }
+    let (used, capacity) = (garbage.len(), garbage.capacity());
+    garbage.clear();
+    heap.scratch
+        .lock()
+        .garbage
+        .give_back(garbage, used, capacity);
     panicked
 }
 

@@ -1,0 +1,99 @@
+//! The collector's scratch buffers — the side array of `gc_refs`, the edge log, the list of
+//! garbage — kept by the heap from one collection to the next.
+//!
+//! Allocating them afresh each time costs a page fault per 4 KiB touched. Freeing them can
+//! cost more: glibc's allocator consolidates all its free lists when a large block is freed,
+//! which right after a teardown means visiting every object just freed. So a buffer is kept
+//! while it is at most four times what recent collections needed of it; "recent" decays by an
+//! eighth per collection, so a heap that shrinks for good gives the memory back after a few
+//! collections.
+
+use crate::generation::Object;
+use crate::sync::AtomicI32;
+
+use super::edge_log::EdgeLog;
+
+/// Buffers up to this many elements are always kept.
+const ALWAYS_KEPT: usize = 1 << 16;
+
+/// A buffer kept between collections, with how much of it collections needed lately.
+#[derive(Default)]
+pub(crate) struct Kept<T> {
+    buffer: T,
+    /// The most recently needed, decaying by an eighth per collection.
+    recent: usize,
+}
+
+impl<T: Default> Kept<T> {
+    /// Takes the buffer out for a collection (leaves an empty one).
+    pub(crate) fn take(&mut self) -> T {
+        core::mem::take(&mut self.buffer)
+    }
+
+    /// Gives the buffer back after a collection that used `used` of its `capacity` elements;
+    /// it is kept if recent collections needed at least a quarter of it, else freed.
+    pub(crate) fn give_back(&mut self, buffer: T, used: usize, capacity: usize) {
+        self.recent = used.max(self.recent - self.recent / 8);
+        if capacity <= ALWAYS_KEPT.max(4 * self.recent) {
+            self.buffer = buffer;
+        }
+    }
+}
+
+/// The heap's scratch buffers.
+#[derive(Default)]
+pub(crate) struct Scratch {
+    /// The side array (`region`).
+    pub(crate) refs: Kept<Vec<AtomicI32>>,
+    /// The edge log (`edge_log`).
+    pub(crate) log: Kept<EdgeLog>,
+    /// The list of unreachable objects (`gather`, then `teardown`).
+    pub(crate) garbage: Kept<Vec<Object>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_buffer_outlives_a_small_collection_and_goes_once_the_heap_stays_small() {
+        let mut kept: Kept<Vec<u8>> = Kept::default();
+        let big = 1 << 20;
+        kept.give_back(Vec::with_capacity(big), big, big);
+        // A collection of nothing right after: kept.
+        let buffer = kept.take();
+        assert!(buffer.capacity() >= big);
+        kept.give_back(buffer, 0, big);
+        // Small collections only: the recent need decays, the buffer goes.
+        let mut collections = 1;
+        loop {
+            let buffer = kept.take();
+            if buffer.capacity() < big {
+                break;
+            }
+            kept.give_back(buffer, 0, big);
+            collections += 1;
+            assert!(collections < 64, "never given back");
+        }
+        assert!(
+            collections > 4,
+            "given back after {collections} collections"
+        );
+    }
+
+    #[test]
+    fn small_buffers_are_always_kept() {
+        let mut kept: Kept<Vec<u8>> = Kept::default();
+        for _ in 0..100 {
+            let buffer = kept.take();
+            let buffer = if buffer.capacity() == 0 {
+                Vec::with_capacity(1000)
+            } else {
+                buffer
+            };
+            let capacity = buffer.capacity();
+            kept.give_back(buffer, 0, capacity);
+        }
+        assert!(kept.take().capacity() >= 1000);
+    }
+}
