@@ -9,7 +9,7 @@
 //! phase; the set only stands in for `gather`, which would need a stopped world and the heap's
 //! lists.
 
-use crate::collector::{self, ChunkLog, EdgeLog, Region, MARKED};
+use crate::collector::{self, ChunkLog, EdgeLog, Region, Stripes, MARKED};
 use crate::generation::Object;
 use crate::handle::GcAny;
 use crate::header::flag;
@@ -96,7 +96,8 @@ impl Set {
     pub fn trace_chunk(&self, i: usize) -> Traced {
         let mut log = ChunkLog::default();
         let local = self.region.chunk_range(i);
-        collector::trace_chunk(&self.region, i, &mut log, local, STRIPES, &mut Vec::new());
+        let stripes = Stripes::new(STRIPES, self.region.len());
+        collector::trace_chunk(&self.region, i, &mut log, local, &stripes, &mut Vec::new());
         Traced { chunk: i, log }
     }
 

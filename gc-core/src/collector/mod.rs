@@ -27,7 +27,7 @@ pub(crate) use self::{
     edge_log::{ChunkLog, EdgeLog},
     mark::{claim_root, expand, sequential as mark_sequential},
     region::{Region, MARKED},
-    subtract_refs::{apply_stripe, sequential as subtract_sequential, trace_chunk},
+    subtract_refs::{apply_stripe, sequential as subtract_sequential, trace_chunk, Stripes},
 };
 
 use std::time::Duration;

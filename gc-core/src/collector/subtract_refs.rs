@@ -61,12 +61,12 @@ pub(crate) fn trace_chunk(
     c: usize,
     log: &mut ChunkLog,
     local: Range<usize>,
-    stripes: usize,
+    stripes: &Stripes,
     edges: &mut Vec<NonNull<Header>>,
 ) {
     #[cfg(gc_seeded_bug = "subtract_racy")]
     let local = 0..region.len();
-    log.start(stripes);
+    log.start(stripes.count);
     for (base, objects) in region.slices(region.chunk_range(c)) {
         for (i, object) in objects.iter().enumerate() {
             if let Some(ahead) = objects.get(i + PREFETCH) {
@@ -90,9 +90,9 @@ pub(crate) fn trace_chunk(
                     region.add_alone(q, -times);
                 } else {
                     #[cfg(gc_seeded_bug = "stripe_by_source")]
-                    let q_stripe = stripe(c * region.chunk_len(), stripes, region.len());
+                    let q_stripe = stripes.of(c * region.chunk_len());
                     #[cfg(not(gc_seeded_bug = "stripe_by_source"))]
-                    let q_stripe = stripe(q, stripes, region.len());
+                    let q_stripe = stripes.of(q);
                     log.remote[q_stripe].push((q as u32, times));
                 }
             }
@@ -101,10 +101,28 @@ pub(crate) fn trace_chunk(
     }
 }
 
-/// The stripe of position `q` when `len` positions are split in `stripes` equal runs.
-#[inline]
-fn stripe(q: usize, stripes: usize, len: usize) -> usize {
-    (q as u64 * stripes as u64 / len as u64) as usize
+/// The region's positions split in `count` runs of about equal length, one per worker of step 2.
+pub(crate) struct Stripes {
+    pub(crate) count: usize,
+    /// `count * 2^32 / len`: the stripe of `q` is `q * scale / 2^32`, a multiplication where
+    /// `q * count / len` would cost a division per edge.
+    scale: u64,
+}
+
+impl Stripes {
+    /// `len` positions in `count` stripes.
+    pub(crate) fn new(count: usize, len: usize) -> Stripes {
+        Stripes {
+            count,
+            scale: ((count as u64) << 32) / len.max(1) as u64,
+        }
+    }
+
+    /// The stripe of position `q` (below `count`, as `q` is below `len < 2^32`).
+    #[inline]
+    pub(crate) fn of(&self, q: usize) -> usize {
+        ((q as u64 * self.scale) >> 32) as usize
+    }
 }
 
 /// Applies the remote edges of every chunk that target stripe `s`. Only this call writes the
@@ -120,8 +138,9 @@ pub(crate) fn apply_stripe(region: &Region, log: &EdgeLog, s: usize) {
 /// The sequential path: the chunks in turn, each target's slot updated at once.
 pub(crate) fn sequential(region: &Region, log: &mut EdgeLog) {
     let mut edges = Vec::new();
+    let none = Stripes::new(0, region.len());
     for (c, chunk) in log.chunks_mut().iter_mut().enumerate() {
-        trace_chunk(region, c, chunk, 0..region.len(), 0, &mut edges);
+        trace_chunk(region, c, chunk, 0..region.len(), &none, &mut edges);
     }
 }
 
@@ -141,14 +160,14 @@ fn runs(edges: &[NonNull<Header>]) -> impl Iterator<Item = (NonNull<Header>, i32
 pub(crate) fn run(heap: &HeapInner, region: &Region, log: &mut EdgeLog) {
     match heap.parallel_pool(region.len()) {
         Some(pool) => pool.install(|| {
-            let stripes = pool.current_num_threads();
+            let stripes = Stripes::new(pool.current_num_threads(), region.len());
             log.chunks_mut().par_iter_mut().enumerate().for_each_init(
                 Vec::new,
                 |edges, (c, chunk)| {
-                    trace_chunk(region, c, chunk, region.chunk_range(c), stripes, edges);
+                    trace_chunk(region, c, chunk, region.chunk_range(c), &stripes, edges);
                 },
             );
-            (0..stripes)
+            (0..stripes.count)
                 .into_par_iter()
                 .for_each(|s| apply_stripe(region, log, s));
         }),
