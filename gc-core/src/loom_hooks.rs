@@ -121,13 +121,11 @@ impl Set {
     }
 
     /// A mark worker's expansion of (claimed) object `i`: the objects it references that this
-    /// call claimed, by index.
+    /// call claimed and that reference others in turn (to expand next), by index.
     pub fn expand(&self, i: usize) -> Vec<usize> {
-        let mut claimed = Vec::new();
-        collector::expand(&self.region, &self.log, i, &mut |q| {
-            claimed.push(q as usize)
-        });
-        claimed
+        let mut next = Vec::new();
+        collector::expand_member(&self.region, &self.log, i, &mut |q| next.push(q));
+        next
     }
 
     /// Each object's `gc_refs` (its slot in the side array).

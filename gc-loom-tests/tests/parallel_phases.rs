@@ -11,8 +11,7 @@
 //!    a plain load and store.
 //!
 //! Work stealing is not modelled. The result must equal the sequential phases': the same
-//! `gc_refs` after `subtract_refs`, the same reachable set after `mark`, every reachable
-//! object claimed at least once.
+//! `gc_refs` after `subtract_refs`, the same reachable set after `mark`.
 #![cfg(loom)]
 
 use gc_core::loom_hooks::{Set, Traced};
@@ -53,20 +52,16 @@ fn both<R: 'static>(
     (ra, worker.join().unwrap())
 }
 
-/// Claims the roots among `share` and marks from them; how many objects this worker claimed.
-fn mark(set: &Set, share: &[usize]) -> usize {
+/// Claims the roots among `share` and marks from them.
+fn mark(set: &Set, share: &[usize]) {
     let mut stack: Vec<usize> = share
         .iter()
         .copied()
         .filter(|&i| set.claim_root(i))
         .collect();
-    let mut claimed = stack.len();
     while let Some(i) = stack.pop() {
-        let more = set.expand(i);
-        claimed += more.len();
-        stack.extend(more);
+        stack.extend(set.expand(i));
     }
-    claimed
 }
 
 /// Runs the sequential phases, then the two workers with shares `a` and `b`, and compares.
@@ -94,16 +89,11 @@ fn check(heap: &Heap, objects: Vec<GcAny>, a: &'static [usize], b: &'static [usi
         refs,
         "gc_refs after subtract_refs, parallel vs sequential"
     );
-    let (claimed_a, claimed_b) = both(&set, |s| mark(s, a), move |s| mark(s, b));
+    both(&set, |s| mark(s, a), move |s| mark(s, b));
     assert_eq!(
         set.reachable(),
         reachable,
         "reachable set, parallel vs sequential"
-    );
-    let marked = reachable.iter().filter(|&&r| r).count();
-    assert!(
-        claimed_a + claimed_b >= marked,
-        "every reachable object claimed at least once"
     );
 }
 

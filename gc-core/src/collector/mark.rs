@@ -3,9 +3,10 @@
 //!
 //! Marking reads positions from the edge log `subtract_refs` wrote, never the objects: no
 //! header is located and no `Trace` runs a second time. No recursion: an explicit stack of
-//! positions sequentially, and in parallel one LIFO deque per worker with work stealing
+//! [`Task`]s sequentially, and in parallel one LIFO deque per worker with work stealing
 //! (crossbeam-deque). A member is claimed when its slot is overwritten with [`MARKED`] and then
-//! expanded: each of its targets not marked yet is claimed and pushed.
+//! expanded: each of its targets not marked yet is claimed, and pushed if it has targets of its
+//! own. A member with many targets is expanded in slices, so that workers share it.
 //!
 //! Workers claim with a plain load and store of the slot, not a read-modify-write. Two workers
 //! that race for one member may both claim and expand it: work is repeated, never lost, and
@@ -47,26 +48,87 @@ fn claim(region: &Region, q: usize) -> bool {
     true
 }
 
-/// Expands the claimed member at `p`: claims each of its targets not marked yet and pushes it.
+/// Part of the expansion of a claimed member: its targets `from..to`.
+#[derive(Clone, Copy)]
+pub(crate) struct Task {
+    p: u32,
+    from: u32,
+    to: u32,
+}
+
+/// A member's targets beyond this many are split off as separate tasks.
+const SLICE: u32 = 1024;
+
+impl Task {
+    /// The whole expansion of member `p`, or `None` if it has no targets.
+    #[inline]
+    fn of(log: &EdgeLog, p: u32) -> Option<Task> {
+        let to = log.targets_of(p as usize).len() as u32;
+        (to > 0).then_some(Task { p, from: 0, to })
+    }
+}
+
+/// Runs `task`: splits off halves beyond [`SLICE`] targets onto `push`, then claims each
+/// remaining target not marked yet and pushes the expansion of those that have targets.
 #[inline]
-pub(crate) fn expand(region: &Region, log: &EdgeLog, p: usize, push: &mut impl FnMut(u32)) {
-    for &q in log.targets_of(p) {
+pub(crate) fn expand(region: &Region, log: &EdgeLog, mut task: Task, push: &mut impl FnMut(Task)) {
+    while task.to - task.from > SLICE {
+        let mid = task.from + (task.to - task.from) / 2;
+        push(Task { from: mid, ..task });
+        task.to = mid;
+    }
+    let targets = log.targets_of(task.p as usize);
+    for &q in &targets[task.from as usize..task.to as usize] {
         if claim(region, q as usize) {
-            push(q);
+            if let Some(next) = Task::of(log, q) {
+                push(next);
+            }
         }
     }
 }
 
+/// Expands member `p` whole, slices included, reporting each member claimed that has targets
+/// (the loom models' step of a worker).
+#[cfg(loom)]
+pub(crate) fn expand_member(
+    region: &Region,
+    log: &EdgeLog,
+    p: usize,
+    found: &mut impl FnMut(usize),
+) {
+    let mut slices: Vec<Task> = Task::of(log, p as u32).into_iter().collect();
+    while let Some(task) = slices.pop() {
+        expand(region, log, task, &mut |next| {
+            if next.from == 0 {
+                found(next.p as usize);
+            } else {
+                slices.push(next);
+            }
+        });
+    }
+}
+
+/// Claims the root at `p` and pushes its expansion; false if it is not a root not yet marked.
+#[inline]
+fn start(region: &Region, log: &EdgeLog, p: usize, push: &mut impl FnMut(Task)) -> bool {
+    if !claim_root(region, p) {
+        return false;
+    }
+    if let Some(task) = Task::of(log, p as u32) {
+        push(task);
+    }
+    true
+}
+
 /// The sequential path.
 pub(crate) fn sequential(region: &Region, log: &EdgeLog) {
-    let mut stack: Vec<u32> = Vec::new();
+    let mut stack: Vec<Task> = Vec::new();
     for p in 0..region.len() {
-        if !claim_root(region, p) {
+        if !start(region, log, p, &mut |task| stack.push(task)) {
             continue;
         }
-        stack.push(p as u32);
-        while let Some(m) = stack.pop() {
-            expand(region, log, m as usize, &mut |q| stack.push(q));
+        while let Some(task) = stack.pop() {
+            expand(region, log, task, &mut |task| stack.push(task));
         }
     }
 }
@@ -76,14 +138,14 @@ struct Shared<'a> {
     region: &'a Region,
     log: &'a EdgeLog,
     next_chunk: AtomicUsize,
-    stealers: Vec<Stealer<u32>>,
+    stealers: Vec<Stealer<Task>>,
     idle: AtomicUsize,
     n: usize,
 }
 
 fn parallel(pool: &rayon::ThreadPool, region: &Region, log: &EdgeLog) {
     let n = pool.current_num_threads();
-    let workers: Vec<Worker<u32>> = (0..n).map(|_| Worker::new_lifo()).collect();
+    let workers: Vec<Worker<Task>> = (0..n).map(|_| Worker::new_lifo()).collect();
     let shared = Shared {
         region,
         log,
@@ -101,9 +163,9 @@ fn parallel(pool: &rayon::ThreadPool, region: &Region, log: &EdgeLog) {
 }
 
 /// Pops from the worker's own deque, or steals half of another's.
-fn find(worker: &Worker<u32>, stealers: &[Stealer<u32>]) -> Option<u32> {
+fn find(worker: &Worker<Task>, stealers: &[Stealer<Task>]) -> Option<Task> {
     worker.pop().or_else(|| loop {
-        let steal: Steal<u32> = stealers
+        let steal: Steal<Task> = stealers
             .iter()
             .map(|s| s.steal_batch_and_pop(worker))
             .collect();
@@ -113,21 +175,19 @@ fn find(worker: &Worker<u32>, stealers: &[Stealer<u32>]) -> Option<u32> {
     })
 }
 
-/// A worker expands this many members between looks at whether its deque has run dry.
+/// A worker runs this many tasks between looks at whether its deque has run dry.
 const SHARE_EVERY: usize = 64;
-/// At most this many positions move from a worker's own stack to its deque at once.
+/// At most this many tasks move from a worker's own stack to its deque at once.
 const SHARE_MAX: usize = 4096;
 
 /// Claims the roots of the next unclaimed chunk onto `stack`; false when none is left.
-fn take_chunk(shared: &Shared<'_>, stack: &mut Vec<u32>) -> bool {
+fn take_chunk(shared: &Shared<'_>, stack: &mut Vec<Task>) -> bool {
     let c = shared.next_chunk.fetch_add(1, Ordering::Relaxed);
     if c >= shared.region.chunks() {
         return false;
     }
     for p in shared.region.chunk_range(c) {
-        if claim_root(shared.region, p) {
-            stack.push(p as u32);
-        }
+        start(shared.region, shared.log, p, &mut |task| stack.push(task));
     }
     true
 }
@@ -135,26 +195,26 @@ fn take_chunk(shared: &Shared<'_>, stack: &mut Vec<u32>) -> bool {
 /// Marks from the worker's own stack until it, the worker's deque and the others' are empty.
 /// The stack is private (plain pushes and pops); whenever the deque has run dry, part of the
 /// stack moves there for idle workers to steal.
-fn drain(worker: &Worker<u32>, shared: &Shared<'_>, stack: &mut Vec<u32>) {
-    let mut expanded = 0;
+fn drain(worker: &Worker<Task>, shared: &Shared<'_>, stack: &mut Vec<Task>) {
+    let mut ran = 0;
     loop {
-        let Some(p) = stack.pop().or_else(|| find(worker, &shared.stealers)) else {
+        let Some(task) = stack.pop().or_else(|| find(worker, &shared.stealers)) else {
             return;
         };
-        expand(shared.region, shared.log, p as usize, &mut |q| {
-            stack.push(q)
+        expand(shared.region, shared.log, task, &mut |task| {
+            stack.push(task)
         });
-        expanded += 1;
-        if expanded % SHARE_EVERY == 0 && worker.is_empty() && stack.len() > 1 {
+        ran += 1;
+        if ran % SHARE_EVERY == 0 && worker.is_empty() && stack.len() > 1 {
             let share = (stack.len() / 2).min(SHARE_MAX);
-            for p in stack.drain(stack.len() - share..) {
-                worker.push(p);
+            for task in stack.drain(stack.len() - share..) {
+                worker.push(task);
             }
         }
     }
 }
 
-fn work(worker: &Worker<u32>, shared: &Shared<'_>) {
+fn work(worker: &Worker<Task>, shared: &Shared<'_>) {
     let mut stack = Vec::new();
     loop {
         loop {
