@@ -48,6 +48,14 @@ impl Object {
         // garbage until torn down.
         unsafe { self.0.as_ref() }
     }
+
+    /// Edges as recorded by a `Tracer`, seen as objects (to share them among workers).
+    #[inline]
+    pub(crate) fn from_edges(edges: &[NonNull<Header>]) -> &[Object] {
+        // SAFETY: `Object` is `repr(transparent)` over `NonNull<Header>`: same layout, and the
+        // slice keeps its lifetime.
+        unsafe { core::slice::from_raw_parts(edges.as_ptr().cast::<Object>(), edges.len()) }
+    }
 }
 
 /// What another thread hands over to a shard's owner.

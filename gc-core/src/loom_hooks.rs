@@ -111,7 +111,8 @@ impl Set {
     /// The parallel `subtract_refs`, step 2, for stripe `s` (0 or 1): the remote edges of
     /// every chunk that target the stripe.
     pub fn apply_stripe(&self, s: usize) {
-        collector::apply_stripe(&self.region, &self.log, s);
+        let stripes = Stripes::new(STRIPES, self.region.len());
+        collector::apply_stripe(&self.region, &self.log, s, &stripes);
     }
 
     /// The parallel mark's root claim for object `i`: true if it is a root not yet marked

@@ -282,6 +282,53 @@ fn parallel_and_sequential_collections_agree() {
     }
 }
 
+#[test]
+fn a_member_with_very_many_edges_is_located_by_several_workers() {
+    // One root holds 50,000 nodes (several workers locate its edges), with repeats in a row and
+    // edges to another heap's node; the held nodes link in rings, and rings of unheld nodes
+    // are garbage.
+    let build = |heap: &Heap, other: &Gc<Node>| {
+        let root = node(heap, usize::MAX);
+        let held: Vec<Gc<Node>> = (0..50_000).map(|i| node(heap, i)).collect();
+        let unheld: Vec<Gc<Node>> = (0..10_000).map(|i| node(heap, 100_000 + i)).collect();
+        for ring in [&held, &unheld] {
+            for (i, n) in ring.iter().enumerate() {
+                n.edges
+                    .borrow_mut()
+                    .push(ring[(i + 7) % ring.len()].clone());
+            }
+        }
+        let mut edges = root.edges.borrow_mut();
+        for (i, n) in held.iter().enumerate() {
+            edges.push(n.clone());
+            if i % 3 == 0 {
+                edges.push(n.clone());
+                edges.push(other.clone());
+            }
+        }
+        drop(edges);
+        root
+    };
+    let elsewhere = Heap::new();
+    let other = node(&elsewhere, 0);
+    let seq = Heap::with_config(Config::default().workers(1)).unwrap();
+    seq.disable();
+    let root_seq = build(&seq, &other);
+    let found = seq.collect();
+    assert_eq!(found, 10_000);
+    for workers in [2, 3] {
+        let par = Heap::with_config(Config::default().workers(workers).parallel_cutoff(0)).unwrap();
+        par.disable();
+        let root_par = build(&par, &other);
+        assert_eq!(par.collect(), found, "{workers} workers");
+        assert_eq!(survivors(&par), survivors(&seq), "{workers} workers");
+        drop(root_par);
+        assert_eq!(par.collect(), 50_000, "the root went by reference counting");
+    }
+    drop(root_seq);
+    assert_eq!(seq.collect(), 50_000);
+}
+
 /// A shared graph node for the multi-threaded test: edges behind a lock, and a count of
 /// finalizer runs.
 #[derive(Trace)]

@@ -13,6 +13,11 @@
 //! writes that chunk's log alone. Edges to non-members are not logged; repeats of one edge in a
 //! row are logged once (marking needs each target once; `subtract_refs` counts the repeats).
 //!
+//! A member with very many edges (a list of a million objects) is traced by one worker but its
+//! edges are located by several: each writes a slice of the member's targets in place, [`NONE`]
+//! where the edge leads out of the region, and the same slice of the chunk's `wide` remote
+//! edges, which are not split by stripe.
+//!
 //! A member's log is the edges its `Trace` reported during this stopped-world scan, so marking
 //! from it gives what tracing again would: nothing can change an edge until the world restarts.
 
@@ -29,7 +34,13 @@ pub(crate) struct ChunkLog {
     /// the parallel `subtract_refs` applies them once every chunk is traced, one worker per
     /// stripe.
     pub(crate) remote: Vec<Vec<(u32, i32)>>,
+    /// Edges of the chunk's members with very many, `(target, 1)` or `(NONE, 0)`, in trace
+    /// order: each stripe's worker picks out its own.
+    pub(crate) wide: Vec<(u32, i32)>,
 }
+
+/// A logged target that is not a member (in the slices of members with very many edges).
+pub(crate) const NONE: u32 = u32::MAX;
 
 impl ChunkLog {
     /// Empties the log for a chunk traced afresh, its remote edges split in `stripes`.
@@ -41,6 +52,16 @@ impl ChunkLog {
         for stripe in &mut self.remote {
             stripe.clear();
         }
+        self.wide.clear();
+    }
+
+    /// Makes room for `n` edges of the member being traced, to be located in place: its
+    /// targets and its entries in `wide`, all [`NONE`] until written.
+    pub(crate) fn room(&mut self, n: usize) -> (&mut [u32], &mut [(u32, i32)]) {
+        let (targets, wide) = (self.targets.len(), self.wide.len());
+        self.targets.resize(targets + n, NONE);
+        self.wide.resize(wide + n, (NONE, 0));
+        (&mut self.targets[targets..], &mut self.wide[wide..])
     }
 
     /// Logs an edge of the member being traced.
@@ -106,6 +127,7 @@ impl EdgeLog {
             of(&log.starts)
                 + of(&log.targets)
                 + log.remote.iter().map(|r| 2 * of_remote(r)).sum::<usize>()
+                + 2 * of_remote(&log.wide)
         };
         let used = self
             .chunks()

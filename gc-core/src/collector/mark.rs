@@ -21,7 +21,7 @@ use core::sync::atomic::AtomicUsize;
 
 use crossbeam_deque::{Steal, Stealer, Worker};
 
-use super::edge_log::EdgeLog;
+use super::edge_log::{EdgeLog, NONE};
 use super::region::{Region, MARKED};
 use crate::heap::HeapInner;
 use crate::sync::Ordering;
@@ -79,7 +79,7 @@ pub(crate) fn expand(region: &Region, log: &EdgeLog, mut task: Task, push: &mut 
     }
     let targets = log.targets_of(task.p as usize);
     for &q in &targets[task.from as usize..task.to as usize] {
-        if claim(region, q as usize) {
+        if q != NONE && claim(region, q as usize) {
             if let Some(next) = Task::of(log, q) {
                 push(next);
             }

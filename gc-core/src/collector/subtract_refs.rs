@@ -24,8 +24,8 @@ use core::ptr::NonNull;
 
 use rayon::prelude::*;
 
-use super::edge_log::{ChunkLog, EdgeLog};
-use super::region::{prefetch, Region, PREFETCH, ROOT};
+use super::edge_log::{ChunkLog, EdgeLog, NONE};
+use super::region::{prefetch, Region, CHUNK, PREFETCH, ROOT};
 use crate::generation::Object;
 use crate::header::Header;
 use crate::heap::HeapInner;
@@ -74,6 +74,11 @@ pub(crate) fn trace_chunk(
             }
             let readable = trace_member(object, edges);
             region.add_alone(base + i, own(region, object, readable));
+            if stripes.count > 1 && edges.len() >= WIDE {
+                locate_wide(region, log, edges);
+                log.end_member();
+                continue;
+            }
             // `at`: where the run starts in `edges`, to fetch the headers ahead of it.
             let mut at = 0;
             for (edge, times) in runs(edges) {
@@ -99,6 +104,33 @@ pub(crate) fn trace_chunk(
             log.end_member();
         }
     }
+}
+
+/// A member with at least this many edges has them located by several workers.
+const WIDE: usize = 4 * CHUNK;
+
+/// Locates the edges of one member with very many (in parallel, `edges` split among workers),
+/// writing each target in place in the log and in the chunk's `wide` remote edges: the
+/// target's slot may be in the chunk, but the workers here share the chunk, so every decrement
+/// waits for step 2.
+fn locate_wide(region: &Region, log: &mut ChunkLog, edges: &[NonNull<Header>]) {
+    let (targets, wide) = log.room(edges.len());
+    Object::from_edges(edges)
+        .par_chunks(CHUNK)
+        .zip(targets.par_chunks_mut(CHUNK))
+        .zip(wide.par_chunks_mut(CHUNK))
+        .for_each(|((edges, targets), wide)| {
+            for (i, edge) in edges.iter().enumerate() {
+                if let Some(ahead) = edges.get(i + PREFETCH) {
+                    prefetch(ahead.0.as_ptr());
+                }
+                // An edge of a live object points at a live object.
+                if let Some(q) = region.locate(edge.header()) {
+                    targets[i] = q as u32;
+                    wide[i] = (q as u32, 1);
+                }
+            }
+        });
 }
 
 /// The region's positions split in `count` runs of about equal length, one per worker of step 2.
@@ -127,10 +159,15 @@ impl Stripes {
 
 /// Applies the remote edges of every chunk that target stripe `s`. Only this call writes the
 /// slots of the stripe until it returns.
-pub(crate) fn apply_stripe(region: &Region, log: &EdgeLog, s: usize) {
+pub(crate) fn apply_stripe(region: &Region, log: &EdgeLog, s: usize, stripes: &Stripes) {
     for chunk in log.chunks() {
         for &(q, times) in &chunk.remote[s] {
             region.add_alone(q as usize, -times);
+        }
+        for &(q, times) in &chunk.wide {
+            if q != NONE && stripes.of(q as usize) == s {
+                region.add_alone(q as usize, -times);
+            }
         }
     }
 }
@@ -169,7 +206,7 @@ pub(crate) fn run(heap: &HeapInner, region: &Region, log: &mut EdgeLog) {
             );
             (0..stripes.count)
                 .into_par_iter()
-                .for_each(|s| apply_stripe(region, log, s));
+                .for_each(|s| apply_stripe(region, log, s, &stripes));
         }),
         None => sequential(region, log),
     }
