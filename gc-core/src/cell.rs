@@ -177,22 +177,33 @@ impl<T: Trace + fmt::Debug> fmt::Debug for GcCell<T> {
 // unread and its object blocked (kept alive). Otherwise the content is read under a borrow.
 unsafe impl<T: Trace> Trace for GcCell<T> {
     const TRACKED: bool = T::TRACKED;
+    #[inline]
     fn trace(&self, tracer: &mut Tracer<'_>) {
         if !T::TRACKED && !tracer.all {
             return;
         }
-        if tracer.stopped {
-            if self.borrow.load(Ordering::Acquire) == WRITING {
-                tracer.mark_blocked();
-            } else {
-                // SAFETY: no writer exists and none can start while the world is stopped.
-                unsafe { (*self.value.get()).trace(tracer) };
-            }
+        if tracer.stopped && self.borrow.load(Ordering::Acquire) != WRITING {
+            // SAFETY: no writer exists and none can start while the world is stopped.
+            unsafe { (*self.value.get()).trace(tracer) };
         } else {
-            match self.try_borrow() {
-                Ok(value) => value.trace(tracer),
-                Err(_) => tracer.mark_blocked(),
-            }
+            self.trace_rarely(tracer);
+        }
+    }
+}
+
+impl<T: Trace> GcCell<T> {
+    /// `trace` when the world is not stopped (`referents`) or the cell is borrowed for writing:
+    /// out of line, so that the collector's path inlines.
+    #[cold]
+    #[inline(never)]
+    fn trace_rarely(&self, tracer: &mut Tracer<'_>) {
+        if tracer.stopped {
+            tracer.mark_blocked();
+            return;
+        }
+        match self.try_borrow() {
+            Ok(value) => value.trace(tracer),
+            Err(_) => tracer.mark_blocked(),
         }
     }
 }

@@ -79,13 +79,19 @@ pub(crate) fn trace_chunk(
                 log.end_member();
                 continue;
             }
-            // `at`: where the run starts in `edges`, to fetch the headers ahead of it.
+            // Runs of one edge repeated in a row are located once: `at..next`.
             let mut at = 0;
-            for (edge, times) in runs(edges) {
+            while at < edges.len() {
+                let edge = edges[at];
+                let mut next = at + 1;
+                while next < edges.len() && edges[next] == edge {
+                    next += 1;
+                }
+                let times = (next - at) as i32;
                 if let Some(ahead) = edges.get(at + PREFETCH) {
                     prefetch(ahead.as_ptr());
                 }
-                at += times as usize;
+                at = next;
                 // SAFETY: an edge of a live object points at a live object.
                 let Some(q) = region.locate(unsafe { edge.as_ref() }) else {
                     continue;
@@ -179,19 +185,6 @@ pub(crate) fn sequential(region: &Region, log: &mut EdgeLog) {
     for (c, chunk) in log.chunks_mut().iter_mut().enumerate() {
         trace_chunk(region, c, chunk, 0..region.len(), &none, &mut edges);
     }
-}
-
-/// The edges with repeats in a row counted once: `(edge, times)`. A list holding one object
-/// many times locates it once.
-#[inline]
-fn runs(edges: &[NonNull<Header>]) -> impl Iterator<Item = (NonNull<Header>, i32)> + '_ {
-    let mut rest = edges;
-    core::iter::from_fn(move || {
-        let (&first, _) = rest.split_first()?;
-        let len = rest.iter().take_while(|&&e| e == first).count();
-        rest = &rest[len..];
-        Some((first, len as i32))
-    })
 }
 
 pub(crate) fn run(heap: &HeapInner, region: &Region, log: &mut EdgeLog) {
