@@ -159,11 +159,21 @@ pub struct Row {
     pub gc_core_2w_collections: Option<Vec<u64>>,
 }
 
+/// Where gc-core's objects come from in this build: the system allocator, or mimalloc with
+/// `--features mimalloc` (CPython uses its own small-object allocator, pymalloc).
+pub const ALLOCATOR: &str = if cfg!(feature = "mimalloc") {
+    "mimalloc"
+} else {
+    "the system allocator"
+};
+
 /// The whole comparison.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Comparison {
     /// `Python 3.11.7`, or why CPython was not measured.
     pub python: Result<String, String>,
+    /// Where gc-core's objects come from: [`ALLOCATOR`].
+    pub allocator: String,
     pub measurements: Vec<Measurement>,
     pub rows: Vec<Row>,
 }
@@ -468,6 +478,7 @@ pub fn compare(
     }
     Comparison {
         python: python_status,
+        allocator: ALLOCATOR.to_string(),
         measurements,
         rows,
     }

@@ -123,7 +123,7 @@ pub fn cpython_markdown(c: &Comparison) -> String {
     let mut s = String::new();
     match &c.python {
         Ok(v) => {
-            let _ = writeln!(s, "CPython: {v} (`python3`), gc-core with 1 and 2 collector workers. Ratio = CPython time / gc-core time (above 1: gc-core is faster).\n");
+            let _ = writeln!(s, "CPython: {v} (`python3`), gc-core with 1 and 2 collector workers, its objects from {}. Ratio = CPython time / gc-core time (above 1: gc-core is faster).\n", c.allocator);
         }
         Err(e) => {
             let _ = writeln!(

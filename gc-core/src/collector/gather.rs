@@ -168,59 +168,63 @@ fn relist(
     } else {
         flag::IN_SET
     };
+    let mut judge = |object: Object| {
+        let header = object.header();
+        let flags = header.flags();
+        seen.finalizers |= flags & (flag::HAS_FINALIZER | flag::FINALIZED) == flag::HAS_FINALIZER;
+        seen.weak_callbacks |= flags & flag::HAS_WEAK_CALLBACKS != 0;
+        let flags = (flags & !flag::LISTED) | flag::WEAK_CLEARED | judged;
+        #[cfg(gc_seeded_bug = "weak_not_cleared")]
+        let flags = flags & !flag::WEAK_CLEARED;
+        header.flags.store(flags, Ordering::Relaxed);
+        header
+            .index
+            .store(unreachable.len() as u32, Ordering::Relaxed);
+        // The collector's hold. No other thread can reach an unreachable object's count
+        // (nothing outside the region references it, and weak upgrades wait for the world).
+        let strong = header.strong_count();
+        header.strong.store(strong + 1, Ordering::Relaxed);
+        unreachable.push(object);
+    };
     for s in 0..region.segments.len() {
         let (shard, gen, base) = {
             let segment = &region.segments[s];
             (segment.shard, segment.gen, segment.base)
         };
         let mut objects = core::mem::take(&mut region.segments[s].objects);
-        let stays = gen == dest;
+        let marked = |i: usize| region.is_marked(base + i);
         // SAFETY: the world is stopped. The segments of a shard come with the list that stays
         // in place first, so `dest` holds it (or the list not collected) before others append.
         let lists = unsafe { heap.shards[shard].lists() };
-        for (i, object) in objects.iter().enumerate() {
-            // Fetch the headers this loop writes ahead of it: not those of survivors in place.
-            if let Some(ahead) = objects.get(i + PREFETCH) {
-                if !stays || !region.is_marked(base + i + PREFETCH) {
-                    prefetch(ahead.0.as_ptr());
+        if gen == dest {
+            // Survivors in place are not touched: only their slots are read.
+            for (i, &object) in objects.iter().enumerate() {
+                if !marked(i) {
+                    judge(object);
                 }
             }
-            let header = object.header();
-            if region.is_marked(base + i) {
-                if !stays {
-                    // The world is stopped: this thread alone writes flags.
-                    let flags = flag::with_generation(header.flags(), dest);
-                    header.flags.store(flags, Ordering::Relaxed);
-                    let list = &mut lists[dest];
-                    header.index.store(list.len() as u32, Ordering::Relaxed);
-                    list.push(*object);
-                }
+            fill_holes(&mut objects, marked);
+            lists[dest] = objects;
+            continue;
+        }
+        for (i, &object) in objects.iter().enumerate() {
+            if let Some(ahead) = objects.get(i + PREFETCH) {
+                prefetch(ahead.0.as_ptr());
+            }
+            if !marked(i) {
+                judge(object);
                 continue;
             }
-            let flags = header.flags();
-            seen.finalizers |=
-                flags & (flag::HAS_FINALIZER | flag::FINALIZED) == flag::HAS_FINALIZER;
-            seen.weak_callbacks |= flags & flag::HAS_WEAK_CALLBACKS != 0;
-            let flags = (flags & !flag::LISTED) | flag::WEAK_CLEARED | judged;
-            #[cfg(gc_seeded_bug = "weak_not_cleared")]
-            let flags = flags & !flag::WEAK_CLEARED;
+            // The world is stopped: this thread alone writes flags.
+            let header = object.header();
+            let flags = flag::with_generation(header.flags(), dest);
             header.flags.store(flags, Ordering::Relaxed);
-            header
-                .index
-                .store(unreachable.len() as u32, Ordering::Relaxed);
-            // The collector's hold. No other thread can reach an unreachable object's count
-            // (nothing outside the region references it, and weak upgrades wait for the world).
-            let strong = header.strong_count();
-            header.strong.store(strong + 1, Ordering::Relaxed);
-            unreachable.push(*object);
+            let list = &mut lists[dest];
+            header.index.store(list.len() as u32, Ordering::Relaxed);
+            list.push(object);
         }
-        if stays {
-            fill_holes(&mut objects, |i| region.is_marked(base + i));
-            lists[dest] = objects;
-        } else {
-            objects.clear();
-            lists[gen] = objects;
-        }
+        objects.clear();
+        lists[gen] = objects;
     }
     seen
 }
