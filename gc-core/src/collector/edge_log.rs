@@ -14,9 +14,9 @@
 //! row are logged once (marking needs each target once; `subtract_refs` counts the repeats).
 //!
 //! A member with very many edges (a list of a million objects) is traced by one worker but its
-//! edges are located by several: each writes a slice of the member's targets in place, [`NONE`]
-//! where the edge leads out of the region, and the same slice of the chunk's `wide` remote
-//! edges, which are not split by stripe.
+//! edges are located by several, each writing a slice of the member's targets in place,
+//! [`NONE`] where the edge leads out of the region. The chunk's log notes the member's targets
+//! as `wide`: all of them are remote edges, not split by stripe.
 //!
 //! A member's log is the edges its `Trace` reported during this stopped-world scan, so marking
 //! from it gives what tracing again would: nothing can change an edge until the world restarts.
@@ -34,9 +34,9 @@ pub(crate) struct ChunkLog {
     /// the parallel `subtract_refs` applies them once every chunk is traced, one worker per
     /// stripe.
     pub(crate) remote: Vec<Vec<(u32, i32)>>,
-    /// Edges of the chunk's members with very many, `(target, 1)` or `(NONE, 0)`, in trace
-    /// order: each stripe's worker picks out its own.
-    pub(crate) wide: Vec<(u32, i32)>,
+    /// The targets (ranges of `targets`) of the chunk's members with very many edges: every
+    /// one a remote edge, which each stripe's worker picks out its own from.
+    wide: Vec<(u32, u32)>,
 }
 
 /// A logged target that is not a member (in the slices of members with very many edges).
@@ -55,13 +55,19 @@ impl ChunkLog {
         self.wide.clear();
     }
 
-    /// Makes room for `n` edges of the member being traced, to be located in place: its
-    /// targets and its entries in `wide`, all [`NONE`] until written.
-    pub(crate) fn room(&mut self, n: usize) -> (&mut [u32], &mut [(u32, i32)]) {
-        let (targets, wide) = (self.targets.len(), self.wide.len());
-        self.targets.resize(targets + n, NONE);
-        self.wide.resize(wide + n, (NONE, 0));
-        (&mut self.targets[targets..], &mut self.wide[wide..])
+    /// Logs the targets of the member being traced, one per edge ([`NONE`] for an edge out of
+    /// the region), all of them remote edges: `targets` extends the log in place.
+    pub(crate) fn wide(&mut self, log: impl FnOnce(&mut Vec<u32>)) {
+        let start = self.targets.len() as u32;
+        log(&mut self.targets);
+        self.wide.push((start, self.targets.len() as u32));
+    }
+
+    /// The targets of the chunk's members with very many edges ([`ChunkLog::wide`]).
+    pub(crate) fn wide_targets(&self) -> impl Iterator<Item = &[u32]> + '_ {
+        self.wide
+            .iter()
+            .map(|&(start, end)| &self.targets[start as usize..end as usize])
     }
 
     /// Logs an edge of the member being traced.
@@ -127,7 +133,6 @@ impl EdgeLog {
             of(&log.starts)
                 + of(&log.targets)
                 + log.remote.iter().map(|r| 2 * of_remote(r)).sum::<usize>()
-                + 2 * of_remote(&log.wide)
         };
         let used = self
             .chunks()

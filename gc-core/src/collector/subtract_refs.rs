@@ -115,28 +115,20 @@ pub(crate) fn trace_chunk(
 /// A member with at least this many edges has them located by several workers.
 const WIDE: usize = 4 * CHUNK;
 
-/// Locates the edges of one member with very many (in parallel, `edges` split among workers),
-/// writing each target in place in the log and in the chunk's `wide` remote edges: the
-/// target's slot may be in the chunk, but the workers here share the chunk, so every decrement
-/// waits for step 2.
+/// Locates the edges of one member with very many, workers sharing `edges`, each writing its
+/// targets in place in the log: all are remote edges — a target's slot may be in the chunk,
+/// but the workers here share the chunk, so every decrement waits for step 2.
 fn locate_wide(region: &Region, log: &mut ChunkLog, edges: &[NonNull<Header>]) {
-    let (targets, wide) = log.room(edges.len());
-    Object::from_edges(edges)
-        .par_chunks(CHUNK)
-        .zip(targets.par_chunks_mut(CHUNK))
-        .zip(wide.par_chunks_mut(CHUNK))
-        .for_each(|((edges, targets), wide)| {
-            for (i, edge) in edges.iter().enumerate() {
-                if let Some(ahead) = edges.get(i + PREFETCH) {
-                    prefetch(ahead.0.as_ptr());
-                }
-                // An edge of a live object points at a live object.
-                if let Some(q) = region.locate(edge.header()) {
-                    targets[i] = q as u32;
-                    wide[i] = (q as u32, 1);
-                }
+    let edges = Object::from_edges(edges);
+    log.wide(|targets| {
+        targets.par_extend(edges.par_iter().enumerate().map(|(i, edge)| {
+            if let Some(ahead) = edges.get(i + PREFETCH) {
+                prefetch(ahead.0.as_ptr());
             }
-        });
+            // An edge of a live object points at a live object.
+            region.locate(edge.header()).map_or(NONE, |q| q as u32)
+        }));
+    });
 }
 
 /// The region's positions split in `count` runs of about equal length, one per worker of step 2.
@@ -170,9 +162,11 @@ pub(crate) fn apply_stripe(region: &Region, log: &EdgeLog, s: usize, stripes: &S
         for &(q, times) in &chunk.remote[s] {
             region.add_alone(q as usize, -times);
         }
-        for &(q, times) in &chunk.wide {
-            if q != NONE && stripes.of(q as usize) == s {
-                region.add_alone(q as usize, -times);
+        for targets in chunk.wide_targets() {
+            for &q in targets {
+                if q != NONE && stripes.of(q as usize) == s {
+                    region.add_alone(q as usize, -1);
+                }
             }
         }
     }
