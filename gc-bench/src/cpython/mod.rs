@@ -83,12 +83,13 @@ impl Plan {
         };
         let reps: fn(Case, usize) -> usize = match mode {
             Mode::Smoke => |_, _| 1,
+            // Medians over enough repetitions to ride out a shared machine's noise.
             _ => |case, n| match case {
-                Case::C1 | Case::C3 => 5,
+                Case::C1 | Case::C3 => 11,
                 Case::C2 if n >= 10_000_000 => 1,
-                Case::C2 => 3,
+                Case::C2 => 7,
                 Case::C4 if n >= 10_000_000 => 1,
-                Case::C4 => 2,
+                Case::C4 => 3,
             },
         };
         Plan { sizes, reps }
