@@ -8,8 +8,7 @@
 //!  after:   shard k:  gen0 [ ]    gen1 [ ]    gen2 [f a d e]    unreachable [b c] (+1 held)
 //! ```
 //!
-//! In a full collection the oldest list stays where it is: its survivors are not written to at
-//! all, and each hole its garbage leaves is filled with the list's last survivor.
+//! The phases in between are `subtract_refs`, `mark` and `relist`, one file each.
 //!
 //! If a `Trace` panics meanwhile, every list goes back unchanged (no header was written) and
 //! the panic continues once the world has restarted: the heap stays consistent and usable.
@@ -18,12 +17,11 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use super::edge_log::EdgeLog;
-use super::region::{prefetch, Region, Segment, PREFETCH};
-use super::{mark, subtract_refs};
+use super::region::{Region, Segment};
+use super::{mark, relist, subtract_refs};
 use crate::generation::{self, Handover, Object};
 use crate::header::{flag, Header};
 use crate::heap::HeapInner;
-use crate::sync::Ordering;
 use crate::trace::Tracer;
 use crate::world::{self, StopError};
 
@@ -31,8 +29,8 @@ use crate::world::{self, StopError};
 pub(crate) struct Scan {
     pub(crate) gen: usize,
     /// Unreachable objects, each held by one extra strong reference, flagged `WEAK_CLEARED`,
-    /// off their lists, `index` their position here; and flagged either `TEARDOWN | DROPPED`
-    /// (`torn`) or `IN_SET`.
+    /// off their lists; and flagged either `TEARDOWN | DROPPED` (`torn`) or `IN_SET` with
+    /// `index` their position here.
     pub(crate) unreachable: Vec<Object>,
     /// The unreachable objects are flagged for teardown already: none has a finalizer or weak
     /// callbacks to run first, and the garbage is not to be saved (`DebugFlags::SAVEALL`).
@@ -74,11 +72,11 @@ pub(crate) fn scan(
     log.give_back(heap);
     let examined = region.len();
     let mut unreachable = heap.scratch.lock().garbage.take();
-    let seen = relist(heap, &mut region, dest, tear, &mut unreachable);
+    let seen = relist::relist(heap, &mut region, dest, tear, &mut unreachable);
     region.finish(heap);
     let needs_intact = seen.finalizers || seen.weak_callbacks;
-    if tear && needs_intact {
-        keep_intact(&unreachable);
+    if !tear || needs_intact {
+        relist::keep_intact(&unreachable);
     }
     let garbage_callbacks = if seen.weak_callbacks {
         weak_registrations(&unreachable)
@@ -139,131 +137,6 @@ fn put_back(heap: &HeapInner, segments: Vec<Segment>) {
         let lists = unsafe { heap.shards[segment.shard].lists() };
         lists[segment.gen] = segment.objects;
     }
-}
-
-/// What the unreachable objects need after the scan.
-#[derive(Default)]
-struct Seen {
-    /// Some has weak callbacks registered.
-    weak_callbacks: bool,
-    /// Some has a finalizer that has not run.
-    finalizers: bool,
-}
-
-/// Sorts the region after marking and gives its lists back: survivors of younger lists go to
-/// list `dest` of their shard (gen bits and position rewritten); survivors of a list already
-/// `dest` stay untouched, the holes left by its garbage filled; unreachable members are flagged
-/// and held, into `unreachable` — flagged for teardown at once with `tear`, which
-/// [`keep_intact`] undoes if some of them need to be seen intact after all.
-fn relist(
-    heap: &HeapInner,
-    region: &mut Region,
-    dest: usize,
-    tear: bool,
-    unreachable: &mut Vec<Object>,
-) -> Seen {
-    let mut seen = Seen::default();
-    let judged = if tear {
-        flag::TEARDOWN | flag::DROPPED
-    } else {
-        flag::IN_SET
-    };
-    let mut judge = |object: Object| {
-        let header = object.header();
-        let flags = header.flags();
-        seen.finalizers |= flags & (flag::HAS_FINALIZER | flag::FINALIZED) == flag::HAS_FINALIZER;
-        seen.weak_callbacks |= flags & flag::HAS_WEAK_CALLBACKS != 0;
-        let flags = (flags & !flag::LISTED) | flag::WEAK_CLEARED | judged;
-        #[cfg(gc_seeded_bug = "weak_not_cleared")]
-        let flags = flags & !flag::WEAK_CLEARED;
-        header.flags.store(flags, Ordering::Relaxed);
-        header
-            .index
-            .store(unreachable.len() as u32, Ordering::Relaxed);
-        // The collector's hold. No other thread can reach an unreachable object's count
-        // (nothing outside the region references it, and weak upgrades wait for the world).
-        let strong = header.strong_count();
-        header.strong.store(strong + 1, Ordering::Relaxed);
-        unreachable.push(object);
-    };
-    for s in 0..region.segments.len() {
-        let (shard, gen, base) = {
-            let segment = &region.segments[s];
-            (segment.shard, segment.gen, segment.base)
-        };
-        let mut objects = core::mem::take(&mut region.segments[s].objects);
-        let marked = |i: usize| region.is_marked(base + i);
-        // SAFETY: the world is stopped. The segments of a shard come with the list that stays
-        // in place first, so `dest` holds it (or the list not collected) before others append.
-        let lists = unsafe { heap.shards[shard].lists() };
-        if gen == dest {
-            // Survivors in place are not touched: only their slots are read.
-            for (i, &object) in objects.iter().enumerate() {
-                if !marked(i) {
-                    judge(object);
-                }
-            }
-            fill_holes(&mut objects, marked);
-            lists[dest] = objects;
-            continue;
-        }
-        for (i, &object) in objects.iter().enumerate() {
-            if let Some(ahead) = objects.get(i + PREFETCH) {
-                prefetch(ahead.0.as_ptr());
-            }
-            if !marked(i) {
-                judge(object);
-                continue;
-            }
-            // The world is stopped: this thread alone writes flags.
-            let header = object.header();
-            let flags = flag::with_generation(header.flags(), dest);
-            header.flags.store(flags, Ordering::Relaxed);
-            let list = &mut lists[dest];
-            header.index.store(list.len() as u32, Ordering::Relaxed);
-            list.push(object);
-        }
-        objects.clear();
-        lists[gen] = objects;
-    }
-    seen
-}
-
-/// Takes the teardown flags off the garbage again, for its finalizers or weak callbacks to run
-/// first: flagged `IN_SET` instead, the resurrection check's set.
-fn keep_intact(unreachable: &[Object]) {
-    for object in unreachable {
-        let header = object.header();
-        let flags = (header.flags() & !(flag::TEARDOWN | flag::DROPPED)) | flag::IN_SET;
-        header.flags.store(flags, Ordering::Relaxed);
-    }
-}
-
-/// Closes the holes of a list that stays in place (positions `i` where `survives(i)` is false)
-/// by moving the last survivors into them.
-fn fill_holes(list: &mut Vec<Object>, survives: impl Fn(usize) -> bool) {
-    let mut end = list.len();
-    let mut i = 0;
-    // Positions below `i` hold survivors for good; positions from `end` on are done with.
-    while i < end {
-        if survives(i) {
-            i += 1;
-            continue;
-        }
-        while end > i + 1 && !survives(end - 1) {
-            end -= 1;
-        }
-        if end == i + 1 {
-            end = i;
-            break;
-        }
-        let moved = list[end - 1];
-        moved.header().index.store(i as u32, Ordering::Relaxed);
-        list[i] = moved;
-        end -= 1;
-        i += 1;
-    }
-    list.truncate(end);
 }
 
 /// Puts objects back on list `gen` of their own shards, with the world stopped.

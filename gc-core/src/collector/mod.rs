@@ -16,6 +16,7 @@ mod edge_log;
 mod gather;
 mod mark;
 mod region;
+mod relist;
 mod resurrect;
 mod scratch;
 mod subtract_refs;

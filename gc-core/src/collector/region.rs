@@ -184,21 +184,22 @@ impl Region {
         c * self.chunk..((c + 1) * self.chunk).min(self.len())
     }
 
-    /// The members at `positions`, as runs within one segment each: `(first position, objects)`.
+    /// The members at `positions`, as runs within one segment each: `(segment, first position,
+    /// objects)`.
     pub(crate) fn slices(
         &self,
         positions: Range<usize>,
-    ) -> impl Iterator<Item = (usize, &[Object])> + '_ {
+    ) -> impl Iterator<Item = (usize, usize, &[Object])> + '_ {
         let first = self
             .segments
             .partition_point(|s| s.base + s.objects.len() <= positions.start);
-        self.segments[first..]
-            .iter()
-            .take_while(move |s| s.base < positions.end)
-            .map(move |s| {
+        (first..)
+            .zip(&self.segments[first..])
+            .take_while(move |(_, s)| s.base < positions.end)
+            .map(move |(k, s)| {
                 let start = positions.start.max(s.base);
                 let end = positions.end.min(s.base + s.objects.len());
-                (start, &s.objects[start - s.base..end - s.base])
+                (k, start, &s.objects[start - s.base..end - s.base])
             })
     }
 

@@ -67,7 +67,7 @@ pub(crate) fn trace_chunk(
     #[cfg(gc_seeded_bug = "subtract_racy")]
     let local = 0..region.len();
     log.start(stripes.count);
-    for (base, objects) in region.slices(region.chunk_range(c)) {
+    for (_, base, objects) in region.slices(region.chunk_range(c)) {
         for (i, object) in objects.iter().enumerate() {
             if let Some(ahead) = objects.get(i + PREFETCH) {
                 prefetch(ahead.0.as_ptr());
