@@ -95,9 +95,8 @@ impl Set {
     /// the edges inside the chunk go to the slots at once, the others into the returned log.
     pub fn trace_chunk(&self, i: usize) -> Traced {
         let mut log = ChunkLog::default();
-        let local = self.region.chunk_range(i);
         let stripes = Stripes::new(STRIPES, self.region.len());
-        collector::trace_chunk(&self.region, i, &mut log, local, &stripes, &mut Vec::new());
+        collector::trace_chunk::<true>(&self.region, i, &mut log, &stripes, &mut Vec::new());
         Traced { chunk: i, log }
     }
 

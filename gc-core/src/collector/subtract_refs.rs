@@ -19,7 +19,6 @@
 //! In step 1 only the chunk's worker writes the chunk's slots; in step 2 only the stripe's
 //! worker writes the stripe's. The sequential path is step 1 with the whole region one's own.
 
-use core::ops::Range;
 use core::ptr::NonNull;
 
 use rayon::prelude::*;
@@ -53,17 +52,18 @@ fn own(region: &Region, object: &Object, readable: bool) -> i32 {
 }
 
 /// Traces the members of chunk `c` into its `log`. Each adds its own count to its slot; each
-/// edge to a member is logged, and its target's slot decremented at once if the target is in
-/// `local`, else kept in the log's remote edges (split in `stripes`) for [`apply_stripe`].
-/// Only this call writes the slots of `local`, which holds the chunk, until it returns.
-pub(crate) fn trace_chunk(
+/// edge to a member is logged, and its target's slot decremented at once — unless `SHARED`
+/// (step 1 of the parallel path) and the target is outside the chunk: then it is kept in the
+/// log's remote edges (split in `stripes`) for [`apply_stripe`]. Only this call writes the
+/// slots it updates until it returns: with `SHARED`, the chunk's.
+pub(crate) fn trace_chunk<const SHARED: bool>(
     region: &Region,
     c: usize,
     log: &mut ChunkLog,
-    local: Range<usize>,
     stripes: &Stripes,
     edges: &mut Vec<NonNull<Header>>,
 ) {
+    let local = region.chunk_range(c);
     #[cfg(gc_seeded_bug = "subtract_racy")]
     let local = 0..region.len();
     log.start(stripes.count);
@@ -74,7 +74,7 @@ pub(crate) fn trace_chunk(
             }
             let readable = trace_member(object, edges);
             region.add_alone(base + i, own(region, object, readable));
-            if stripes.count > 1 && edges.len() >= WIDE {
+            if SHARED && edges.len() >= WIDE {
                 locate_wide(region, log, edges);
                 log.end_member();
                 continue;
@@ -97,7 +97,7 @@ pub(crate) fn trace_chunk(
                     continue;
                 };
                 log.target(q);
-                if local.contains(&q) {
+                if !SHARED || local.contains(&q) {
                     region.add_alone(q, -times);
                 } else {
                     #[cfg(gc_seeded_bug = "stripe_by_source")]
@@ -177,7 +177,7 @@ pub(crate) fn sequential(region: &Region, log: &mut EdgeLog) {
     let mut edges = Vec::new();
     let none = Stripes::new(0, region.len());
     for (c, chunk) in log.chunks_mut().iter_mut().enumerate() {
-        trace_chunk(region, c, chunk, 0..region.len(), &none, &mut edges);
+        trace_chunk::<false>(region, c, chunk, &none, &mut edges);
     }
 }
 
@@ -188,7 +188,7 @@ pub(crate) fn run(heap: &HeapInner, region: &Region, log: &mut EdgeLog) {
             log.chunks_mut().par_iter_mut().enumerate().for_each_init(
                 Vec::new,
                 |edges, (c, chunk)| {
-                    trace_chunk(region, c, chunk, region.chunk_range(c), &stripes, edges);
+                    trace_chunk::<true>(region, c, chunk, &stripes, edges);
                 },
             );
             (0..stripes.count)
