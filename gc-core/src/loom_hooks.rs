@@ -3,7 +3,7 @@
 //! The parallel phases run on rayon, which loom cannot see into. What makes them correct is
 //! which worker writes which slot of the side array, and how `mark` claims slots. [`Set`] hands
 //! a model exactly the functions the rayon workers call — [`Set::trace_chunk`] and
-//! [`Set::apply_stripe`] of `subtract_refs`, [`Set::claim_root`] and [`Set::expand`] of `mark` —
+//! [`Set::apply_stripe`] of `subtract_refs`, [`Set::claim_root`] and [`Set::mark_from`] of `mark` —
 //! over a small region cut in chunks of one member, so loom threads can play the workers, and
 //! the sequential phases ([`Set::sequential`]) to compare with. Nothing here re-implements a
 //! phase; the set only stands in for `gather`, which would need a stopped world and the heap's
@@ -120,12 +120,10 @@ impl Set {
         collector::claim_root(&self.region, i)
     }
 
-    /// A mark worker's expansion of (claimed) object `i`: the objects it references that this
-    /// call claimed and that reference others in turn (to expand next), by index.
-    pub fn expand(&self, i: usize) -> Vec<usize> {
-        let mut next = Vec::new();
-        collector::expand_member(&self.region, &self.log, i, &mut |q| next.push(q));
-        next
+    /// A mark worker's marking from (claimed) object `i`: everything it reaches not marked
+    /// yet is claimed, with plain loads and stores.
+    pub fn mark_from(&self, i: usize) {
+        collector::mark_from(&self.region, &self.log, i);
     }
 
     /// Each object's `gc_refs` (its slot in the side array).

@@ -52,15 +52,12 @@ fn both<R: 'static>(
     (ra, worker.join().unwrap())
 }
 
-/// Claims the roots among `share` and marks from them.
+/// Claims the roots among `share` and marks from each.
 fn mark(set: &Set, share: &[usize]) {
-    let mut stack: Vec<usize> = share
-        .iter()
-        .copied()
-        .filter(|&i| set.claim_root(i))
-        .collect();
-    while let Some(i) = stack.pop() {
-        stack.extend(set.expand(i));
+    for &i in share {
+        if set.claim_root(i) {
+            set.mark_from(i);
+        }
     }
 }
 

@@ -83,8 +83,8 @@ impl ChunkLog {
     }
 
     /// The targets of the chunk's `i`-th member.
-    #[inline]
-    pub(crate) fn targets_of(&self, i: usize) -> &[u32] {
+    #[cfg(test)]
+    fn targets_of(&self, i: usize) -> &[u32] {
         &self.targets[self.starts[i] as usize..self.starts[i + 1] as usize]
     }
 }
@@ -158,9 +158,25 @@ impl EdgeLog {
     }
 
     /// The targets of the member at position `p`.
-    #[inline]
+    #[cfg(test)]
     pub(crate) fn targets_of(&self, p: usize) -> &[u32] {
         self.logs[p >> self.shift].targets_of(p & ((1 << self.shift) - 1))
+    }
+
+    /// Where the targets of the member at position `p` are: entries `from..to` of chunk
+    /// `chunk`'s log.
+    #[inline]
+    pub(crate) fn span(&self, p: usize) -> (u32, u32, u32) {
+        let chunk = p >> self.shift;
+        let starts = &self.logs[chunk].starts;
+        let i = p & ((1 << self.shift) - 1);
+        (chunk as u32, starts[i], starts[i + 1])
+    }
+
+    /// Entries `from..to` of chunk `chunk`'s log (a [`EdgeLog::span`], or part of one).
+    #[inline]
+    pub(crate) fn entries(&self, chunk: u32, from: u32, to: u32) -> &[u32] {
+        &self.logs[chunk as usize].targets[from as usize..to as usize]
     }
 }
 

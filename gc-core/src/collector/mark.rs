@@ -48,10 +48,11 @@ fn claim(region: &Region, q: usize) -> bool {
     true
 }
 
-/// Part of the expansion of a claimed member: its targets `from..to`.
+/// Part of the expansion of a claimed member: its targets, entries `from..to` of chunk
+/// `chunk`'s log.
 #[derive(Clone, Copy)]
 pub(crate) struct Task {
-    p: u32,
+    chunk: u32,
     from: u32,
     to: u32,
 }
@@ -63,8 +64,8 @@ impl Task {
     /// The whole expansion of member `p`, or `None` if it has no targets.
     #[inline]
     fn of(log: &EdgeLog, p: u32) -> Option<Task> {
-        let to = log.targets_of(p as usize).len() as u32;
-        (to > 0).then_some(Task { p, from: 0, to })
+        let (chunk, from, to) = log.span(p as usize);
+        (to > from).then_some(Task { chunk, from, to })
     }
 }
 
@@ -77,8 +78,7 @@ pub(crate) fn expand(region: &Region, log: &EdgeLog, mut task: Task, push: &mut 
         push(Task { from: mid, ..task });
         task.to = mid;
     }
-    let targets = log.targets_of(task.p as usize);
-    for &q in &targets[task.from as usize..task.to as usize] {
+    for &q in log.entries(task.chunk, task.from, task.to) {
         if q != NONE && claim(region, q as usize) {
             if let Some(next) = Task::of(log, q) {
                 push(next);
@@ -87,24 +87,13 @@ pub(crate) fn expand(region: &Region, log: &EdgeLog, mut task: Task, push: &mut 
     }
 }
 
-/// Expands member `p` whole, slices included, reporting each member claimed that has targets
-/// (the loom models' step of a worker).
+/// Marks everything reachable from the claimed member `p` that is not marked yet (the loom
+/// models' step of a worker).
 #[cfg(loom)]
-pub(crate) fn expand_member(
-    region: &Region,
-    log: &EdgeLog,
-    p: usize,
-    found: &mut impl FnMut(usize),
-) {
-    let mut slices: Vec<Task> = Task::of(log, p as u32).into_iter().collect();
-    while let Some(task) = slices.pop() {
-        expand(region, log, task, &mut |next| {
-            if next.from == 0 {
-                found(next.p as usize);
-            } else {
-                slices.push(next);
-            }
-        });
+pub(crate) fn mark_from(region: &Region, log: &EdgeLog, p: usize) {
+    let mut stack: Vec<Task> = Task::of(log, p as u32).into_iter().collect();
+    while let Some(task) = stack.pop() {
+        expand(region, log, task, &mut |next| stack.push(next));
     }
 }
 

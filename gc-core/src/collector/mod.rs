@@ -26,7 +26,7 @@ pub(crate) use self::scratch::Scratch;
 #[cfg(loom)]
 pub(crate) use self::{
     edge_log::{ChunkLog, EdgeLog},
-    mark::{claim_root, expand_member, sequential as mark_sequential},
+    mark::{claim_root, mark_from, sequential as mark_sequential},
     region::{Region, MARKED},
     subtract_refs::{apply_stripe, sequential as subtract_sequential, trace_chunk, Stripes},
 };

@@ -62,12 +62,15 @@ pub(crate) fn relist(
         let lists = unsafe { heap.shards[shard].lists() };
         if gen == dest {
             // Survivors in place are not touched: only their slots are read.
+            let before = judge.unreachable.len();
             for (i, &object) in objects.iter().enumerate() {
                 if !marked(i) {
                     judge.judge(object);
                 }
             }
-            fill_holes(&mut objects, marked);
+            if judge.unreachable.len() > before {
+                fill_holes(&mut objects, marked);
+            }
             lists[dest] = objects;
             continue;
         }
