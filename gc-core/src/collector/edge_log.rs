@@ -43,12 +43,15 @@ pub(crate) struct ChunkLog {
 pub(crate) const NONE: u32 = u32::MAX;
 
 impl ChunkLog {
-    /// Empties the log for a chunk traced afresh, its remote edges split in `stripes`.
+    /// Empties the log for a chunk traced afresh, its remote edges split in (at least)
+    /// `stripes`; buffers of stripes beyond are kept for parallel collections to come.
     pub(crate) fn start(&mut self, stripes: usize) {
         self.starts.clear();
         self.starts.push(0);
         self.targets.clear();
-        self.remote.resize_with(stripes, Vec::new);
+        if self.remote.len() < stripes {
+            self.remote.resize_with(stripes, Vec::new);
+        }
         for stripe in &mut self.remote {
             stripe.clear();
         }

@@ -18,6 +18,9 @@
 //! A full collection's survivors on the oldest list are therefore never written to: neither
 //! their header nor their list slot changes.
 //!
+//! Positions are cut in chunks of [`CHUNK`], the unit of parallel work and of the edge log. The
+//! side array is the heap's, kept from one collection to the next (`scratch`).
+//!
 //! The resurrection check runs the same phases over an explicit set (the unreachable objects,
 //! flagged `IN_SET` with `index` their position in it).
 
