@@ -198,3 +198,40 @@ pub(crate) fn run(heap: &HeapInner, region: &Region, log: &mut EdgeLog) {
         None => sequential(region, log),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Stripes;
+
+    #[test]
+    fn stripes_cut_the_positions_in_equal_runs_in_order() {
+        for (count, len) in [
+            (1, 1),
+            (2, 7),
+            (3, 10),
+            (2, 1 << 20),
+            (7, 1_000_003),
+            (4, 3),
+        ] {
+            let stripes = Stripes::new(count, len);
+            let mut sizes = vec![0usize; count];
+            let mut last = 0;
+            for q in 0..len {
+                let s = stripes.of(q);
+                assert!(
+                    s < count,
+                    "{count} stripes of {len}: position {q} in stripe {s}"
+                );
+                assert!(s >= last, "stripes in position order");
+                last = s;
+                sizes[s] += 1;
+            }
+            let (min, max) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
+            // Equal to within one position and the rounding of the scale (0.01 %).
+            assert!(
+                max - min <= 1 + len / 10_000,
+                "{count} stripes of {len}: {sizes:?}"
+            );
+        }
+    }
+}
