@@ -205,14 +205,11 @@ mod tests {
 
     #[test]
     fn stripes_cut_the_positions_in_equal_runs_in_order() {
-        for (count, len) in [
-            (1, 1),
-            (2, 7),
-            (3, 10),
-            (2, 1 << 20),
-            (7, 1_000_003),
-            (4, 3),
-        ] {
+        let small = [(1, 1), (2, 7), (3, 10), (4, 3), (5, 4097)];
+        let large = [(2, 1 << 20), (7, 1_000_003)];
+        // Under Miri the small cases only: the large ones would take minutes.
+        let large = if cfg!(miri) { &large[..0] } else { &large[..] };
+        for &(count, len) in small.iter().chain(large) {
             let stripes = Stripes::new(count, len);
             let mut sizes = vec![0usize; count];
             let mut last = 0;
