@@ -47,7 +47,7 @@ pub(crate) fn relist(
         } else {
             0
         },
-        seen: Seen::default(),
+        needs: 0,
         unreachable,
     };
     for s in 0..region.segments.len() {
@@ -93,14 +93,22 @@ pub(crate) fn relist(
         objects.clear();
         lists[gen] = objects;
     }
-    judge.seen
+    Seen {
+        finalizers: judge.needs & flag::HAS_FINALIZER != 0,
+        weak_callbacks: judge.needs & flag::HAS_WEAK_CALLBACKS != 0,
+    }
 }
+
+// `Judge::judge` finds a finalizer not run yet by shifting `FINALIZED` onto `HAS_FINALIZER`.
+const _: () = assert!(flag::FINALIZED == flag::HAS_FINALIZER << 1);
 
 /// Judges unreachable members into the garbage.
 struct Judge<'a> {
     /// Flags every unreachable member gets.
     judged: u32,
-    seen: Seen,
+    /// `HAS_FINALIZER` if some member judged has a finalizer that has not run,
+    /// `HAS_WEAK_CALLBACKS` if some has weak callbacks.
+    needs: u32,
     unreachable: &'a mut Vec<Object>,
 }
 
@@ -111,9 +119,9 @@ impl Judge<'_> {
     fn judge(&mut self, object: Object) {
         let header = object.header();
         let flags = header.flags();
-        self.seen.finalizers |=
-            flags & (flag::HAS_FINALIZER | flag::FINALIZED) == flag::HAS_FINALIZER;
-        self.seen.weak_callbacks |= flags & flag::HAS_WEAK_CALLBACKS != 0;
+        // `FINALIZED` sits one bit above `HAS_FINALIZER`: shifted down, it masks it out.
+        let pending = flag::HAS_FINALIZER & !(flags >> 1);
+        self.needs |= flags & (pending | flag::HAS_WEAK_CALLBACKS);
         let flags = (flags & !flag::LISTED) | flag::WEAK_CLEARED | self.judged;
         #[cfg(gc_seeded_bug = "weak_not_cleared")]
         let flags = flags & !flag::WEAK_CLEARED;
