@@ -1,5 +1,5 @@
 //! The collector's scratch buffers — the side array of `gc_refs`, the edge log, the list of
-//! garbage — kept by the heap from one collection to the next.
+//! garbage, the garbage per chunk — kept by the heap from one collection to the next.
 //!
 //! Allocating them afresh each time costs a page fault per 4 KiB touched. Freeing them can
 //! cost more: glibc's allocator consolidates all its free lists when a large block is freed,
@@ -49,6 +49,8 @@ pub(crate) struct Scratch {
     pub(crate) log: Kept<EdgeLog>,
     /// The list of unreachable objects (`gather`, then `teardown`).
     pub(crate) garbage: Kept<Vec<Object>>,
+    /// Garbage per chunk (the parallel `relist`).
+    pub(crate) counts: Kept<Vec<u32>>,
 }
 
 #[cfg(test)]
