@@ -61,9 +61,9 @@ impl ChunkLog {
     /// Logs the targets of the member being traced, one per edge ([`NONE`] for an edge out of
     /// the region), all of them remote edges: `targets` extends the log in place.
     pub(crate) fn wide(&mut self, log: impl FnOnce(&mut Vec<u32>)) {
-        let start = self.targets.len() as u32;
+        let start = self.logged();
         log(&mut self.targets);
-        self.wide.push((start, self.targets.len() as u32));
+        self.wide.push((start, self.logged()));
     }
 
     /// The targets of the chunk's members with very many edges ([`ChunkLog::wide`]).
@@ -82,7 +82,17 @@ impl ChunkLog {
     /// Ends the member being traced: the next target logged is the next member's.
     #[inline]
     pub(crate) fn end_member(&mut self) {
-        self.starts.push(self.targets.len() as u32);
+        let end = self.logged();
+        self.starts.push(end);
+    }
+
+    /// Targets logged so far, as the `u32` the log counts in: a chunk's members holding 2^32
+    /// edges or more between them stop the collection with a panic (its lists are put back
+    /// untouched, as for a panicking `Trace`) rather than be logged wrong.
+    #[inline]
+    fn logged(&self) -> u32 {
+        u32::try_from(self.targets.len())
+            .expect("gc-core: 2^32 edges or more among 4,096 objects cannot be collected")
     }
 
     /// The targets of the chunk's `i`-th member.
