@@ -28,7 +28,7 @@ pub struct Traced {
 
 /// Objects made a collection region by hand, for driving the collector's per-object steps.
 pub struct Set {
-    _heap: Heap,
+    heap: Heap,
     region: Region,
     /// The edge log, once the chunks' logs are in ([`Set::log_chunks`]).
     log: EdgeLog,
@@ -62,7 +62,7 @@ impl Set {
         Set {
             log: EdgeLog::new(region.len(), 1),
             region,
-            _heap: heap.clone(),
+            heap: heap.clone(),
             positions,
         }
     }
@@ -85,7 +85,7 @@ impl Set {
     /// `subtract_refs` then `mark` as the collector runs them below the parallel cutoff; the
     /// `gc_refs` in between.
     pub fn sequential(&mut self) -> Vec<i32> {
-        collector::subtract_sequential(&self.region, &mut self.log);
+        collector::subtract_sequential(&self.heap.inner, &self.region, &mut self.log);
         let refs = self.gc_refs();
         collector::mark_sequential(&self.region, &self.log);
         refs

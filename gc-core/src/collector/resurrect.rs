@@ -75,7 +75,7 @@ pub(crate) fn finalize(
 fn find_resurrected(heap: &HeapInner, unreachable: Vec<Object>) -> (Vec<Object>, Vec<Object>) {
     let region = Region::flagged(heap, unreachable, 1);
     let mut log = EdgeLog::new(region.len(), region.chunk_len());
-    subtract_refs::sequential(&region, &mut log);
+    subtract_refs::sequential(heap, &region, &mut log);
     mark::sequential(&region, &log);
     let (mut resurrected, mut garbage) = (Vec::new(), Vec::new());
     for (p, object) in region.members() {

@@ -1,5 +1,6 @@
 //! The collector's scratch buffers — the side array of `gc_refs`, the edge log, the list of
-//! garbage, the garbage per chunk — kept by the heap from one collection to the next.
+//! garbage, the garbage per chunk, the buffer a member's edges are traced into — kept by the
+//! heap from one collection to the next.
 //!
 //! Allocating them afresh each time costs a page fault per 4 KiB touched. Freeing them can
 //! cost more: glibc's allocator consolidates all its free lists when a large block is freed,
@@ -8,7 +9,11 @@
 //! eighth per collection, so a heap that shrinks for good gives the memory back after a few
 //! collections.
 
+use core::ptr::NonNull;
+
 use crate::generation::Object;
+use crate::header::Header;
+use crate::heap::HeapInner;
 use crate::sync::AtomicI32;
 
 use super::edge_log::EdgeLog;
@@ -51,6 +56,50 @@ pub(crate) struct Scratch {
     pub(crate) garbage: Kept<Vec<Object>>,
     /// Garbage per chunk (the parallel `relist`).
     pub(crate) counts: Kept<Vec<u32>>,
+    /// The buffer `subtract_refs` traces members into ([`LentEdges`]).
+    edges: EdgeBuffer,
+}
+
+/// An edge buffer while the heap keeps it: always empty, so it holds capacity and no pointer.
+#[derive(Default)]
+struct EdgeBuffer(Vec<NonNull<Header>>);
+
+// SAFETY: the buffer is emptied before the heap keeps it (`LentEdges::drop`), so no pointer is
+// ever sent or shared with it; only its allocation is.
+unsafe impl Send for EdgeBuffer {}
+
+/// The edge buffer kept between collections holds up to this many edges (8 MiB): a member with
+/// a million edges (C1's root) is traced without growing a fresh buffer each time; a larger
+/// buffer goes after use.
+const EDGES_KEPT: usize = 1 << 20;
+
+/// The buffer a member's edges are traced into, lent by the heap's scratch to a collection's
+/// tracing thread or worker (the first to ask gets the kept one; others start empty); given
+/// back emptied when dropped, the largest kept up to [`EDGES_KEPT`].
+pub(crate) struct LentEdges<'a> {
+    heap: &'a HeapInner,
+    pub(crate) edges: Vec<NonNull<Header>>,
+}
+
+impl<'a> LentEdges<'a> {
+    pub(crate) fn new(heap: &'a HeapInner) -> LentEdges<'a> {
+        let EdgeBuffer(edges) = core::mem::take(&mut heap.scratch.lock().edges);
+        LentEdges { heap, edges }
+    }
+}
+
+impl Drop for LentEdges<'_> {
+    fn drop(&mut self) {
+        let mut edges = core::mem::take(&mut self.edges);
+        edges.clear();
+        if edges.capacity() > EDGES_KEPT {
+            return;
+        }
+        let kept = &mut self.heap.scratch.lock().edges;
+        if edges.capacity() > kept.0.capacity() {
+            *kept = EdgeBuffer(edges);
+        }
+    }
 }
 
 #[cfg(test)]

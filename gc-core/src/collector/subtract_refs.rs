@@ -25,6 +25,7 @@ use rayon::prelude::*;
 
 use super::edge_log::{ChunkLog, EdgeLog, NONE};
 use super::region::{prefetch, Region, CHUNK, PREFETCH, ROOT};
+use super::scratch::LentEdges;
 use crate::generation::Object;
 use crate::header::Header;
 use crate::heap::HeapInner;
@@ -173,11 +174,11 @@ pub(crate) fn apply_stripe(region: &Region, log: &EdgeLog, s: usize, stripes: &S
 }
 
 /// The sequential path: the chunks in turn, each target's slot updated at once.
-pub(crate) fn sequential(region: &Region, log: &mut EdgeLog) {
-    let mut edges = Vec::new();
+pub(crate) fn sequential(heap: &HeapInner, region: &Region, log: &mut EdgeLog) {
+    let mut lent = LentEdges::new(heap);
     let none = Stripes::new(0, region.len());
     for (c, chunk) in log.chunks_mut().iter_mut().enumerate() {
-        trace_chunk::<false>(region, c, chunk, &none, &mut edges);
+        trace_chunk::<false>(region, c, chunk, &none, &mut lent.edges);
     }
 }
 
@@ -186,16 +187,16 @@ pub(crate) fn run(heap: &HeapInner, region: &Region, log: &mut EdgeLog) {
         Some(pool) => pool.install(|| {
             let stripes = Stripes::new(pool.current_num_threads(), region.len());
             log.chunks_mut().par_iter_mut().enumerate().for_each_init(
-                Vec::new,
-                |edges, (c, chunk)| {
-                    trace_chunk::<true>(region, c, chunk, &stripes, edges);
+                || LentEdges::new(heap),
+                |lent, (c, chunk)| {
+                    trace_chunk::<true>(region, c, chunk, &stripes, &mut lent.edges);
                 },
             );
             (0..stripes.count)
                 .into_par_iter()
                 .for_each(|s| apply_stripe(region, log, s, &stripes));
         }),
-        None => sequential(region, log),
+        None => sequential(heap, region, log),
     }
 }
 
