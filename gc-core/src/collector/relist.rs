@@ -7,11 +7,12 @@
 //!  promote:  a d e → gen2 of their shard      gen bits and list position rewritten, in order
 //! ```
 //!
-//! Above the parallel cutoff the workers judge: each chunk's garbage is counted, the counts give
-//! each chunk its place in `unreachable`, and each chunk is judged into its place — the garbage
-//! in position order, as on the sequential path. A garbage header is written by the one worker
-//! of its chunk. Promoting and filling holes stay on the collecting thread (they write the
-//! lists), and are skipped for a list with nothing to do.
+//! The garbage is judged chunk by chunk, counting each segment's survivors on the way; then, on
+//! the collecting thread, the lists are written: survivors promoted, holes filled, each skipped
+//! for a list with nothing to do. Above the parallel cutoff the workers judge: each chunk's
+//! garbage is counted, the counts give each chunk its place in `unreachable`, and each chunk is
+//! judged into its place — the garbage in position order, as on the sequential path. A garbage
+//! header is written by the one worker of its chunk.
 //!
 //! In a full collection the oldest list stays where it is: its survivors are not written to at
 //! all (only their slots are read), and each hole its garbage leaves is filled with the list's
@@ -43,9 +44,9 @@ pub(crate) struct Seen {
 }
 
 /// Sorts the region after marking and gives its lists back: unreachable members are flagged
-/// and held, into `unreachable` — flagged for teardown with `tear`; survivors of younger lists
-/// go to list `dest` of their shard; survivors of a list already `dest` stay untouched, the
-/// holes left by its garbage filled.
+/// and held, into `unreachable` in position order — flagged for teardown with `tear`;
+/// survivors of younger lists go to list `dest` of their shard; survivors of a list already
+/// `dest` stay untouched, the holes left by its garbage filled.
 pub(crate) fn relist(
     heap: &HeapInner,
     region: &mut Region,
@@ -53,30 +54,40 @@ pub(crate) fn relist(
     tear: bool,
     unreachable: &mut Vec<Object>,
 ) -> Seen {
-    let judged = if tear {
-        flag::TEARDOWN | flag::DROPPED
-    } else {
-        0
+    let judging = Judging {
+        region,
+        dest,
+        judged: if tear {
+            flag::TEARDOWN | flag::DROPPED
+        } else {
+            0
+        },
+        needs: AtomicU32::new(0),
+        survivors: region
+            .segments
+            .iter()
+            .map(|_| AtomicUsize::new(0))
+            .collect(),
     };
-    let (needs, survivors) = match heap.parallel_pool(region.len()) {
+    match heap.parallel_pool(region.len()) {
         Some(pool) => {
             let mut counts = heap.scratch.lock().counts.take();
-            let judging =
-                pool.install(|| judge_in_parallel(region, judged, &mut counts, unreachable));
-            let used = counts.len();
-            let capacity = counts.capacity();
+            pool.install(|| judging.in_parallel(&mut counts, unreachable));
+            let (used, capacity) = (counts.len(), counts.capacity());
             heap.scratch.lock().counts.give_back(counts, used, capacity);
-            judging
         }
-        None => (0, Vec::new()),
-    };
-    let judged_already = !survivors.is_empty();
-    let mut judge = Judge {
-        judged,
-        needs,
-        unreachable,
-    };
-    for s in 0..region.segments.len() {
+        None => {
+            unreachable.clear();
+            for c in 0..region.chunks() {
+                judging.chunk(c, &mut |object| unreachable.push(object));
+            }
+        }
+    }
+    let Judging {
+        needs, survivors, ..
+    } = judging;
+    for (s, survivors) in survivors.into_iter().enumerate() {
+        let survivors = survivors.into_inner();
         let (shard, gen, base) = {
             let segment = &region.segments[s];
             (segment.shard, segment.gen, segment.base)
@@ -86,53 +97,23 @@ pub(crate) fn relist(
         // SAFETY: the world is stopped. The segments of a shard come with the list that stays
         // in place first, so `dest` holds it (or the list not collected) before others append.
         let lists = unsafe { heap.shards[shard].lists() };
-        if judged_already {
-            let survivors = survivors[s].load(Ordering::Relaxed);
-            if gen == dest {
-                if survivors < objects.len() {
-                    fill_holes(&mut objects, marked);
-                }
-                lists[dest] = objects;
-            } else {
-                if survivors > 0 {
-                    promote(&objects, marked, &mut lists[dest], dest);
-                }
-                objects.clear();
-                lists[gen] = objects;
-            }
-            continue;
-        }
         if gen == dest {
-            // Survivors in place are not touched: only their slots are read.
-            let before = judge.unreachable.len();
-            for (i, &object) in objects.iter().enumerate() {
-                if !marked(i) {
-                    judge.judge(object);
-                }
-            }
-            if judge.unreachable.len() > before {
+            if survivors < objects.len() {
                 fill_holes(&mut objects, marked);
             }
             lists[dest] = objects;
-            continue;
-        }
-        let list = &mut lists[dest];
-        for (i, &object) in objects.iter().enumerate() {
-            if let Some(ahead) = objects.get(i + PREFETCH) {
-                prefetch(ahead.0.as_ptr());
+        } else {
+            if survivors > 0 {
+                promote(&objects, marked, &mut lists[dest], dest);
             }
-            if marked(i) {
-                promote_one(object, list, dest);
-            } else {
-                judge.judge(object);
-            }
+            objects.clear();
+            lists[gen] = objects;
         }
-        objects.clear();
-        lists[gen] = objects;
     }
+    let needs = needs.into_inner();
     Seen {
-        finalizers: judge.needs & flag::HAS_FINALIZER != 0,
-        weak_callbacks: judge.needs & flag::HAS_WEAK_CALLBACKS != 0,
+        finalizers: needs & flag::HAS_FINALIZER != 0,
+        weak_callbacks: needs & flag::HAS_WEAK_CALLBACKS != 0,
     }
 }
 
@@ -144,140 +125,111 @@ fn promote(
     dest: usize,
 ) {
     for (i, &object) in objects.iter().enumerate() {
-        if marked(i) {
-            promote_one(object, list, dest);
+        if !marked(i) {
+            continue;
         }
+        if let Some(ahead) = objects.get(i + PREFETCH) {
+            prefetch(ahead.0.as_ptr());
+        }
+        // The world is stopped: this thread alone writes flags.
+        let header = object.header();
+        let flags = flag::with_generation(header.flags(), dest);
+        header.flags.store(flags, Ordering::Relaxed);
+        header.index.store(list.len() as u32, Ordering::Relaxed);
+        list.push(object);
     }
 }
 
-/// Moves a survivor of a younger list onto `list` (generation `dest`).
-#[inline]
-fn promote_one(object: Object, list: &mut Vec<Object>, dest: usize) {
-    // The world is stopped: this thread alone writes flags.
-    let header = object.header();
-    let flags = flag::with_generation(header.flags(), dest);
-    header.flags.store(flags, Ordering::Relaxed);
-    header.index.store(list.len() as u32, Ordering::Relaxed);
-    list.push(object);
-}
-
-/// The judging of the parallel path, on the heap's pool: the garbage of each chunk counted,
-/// then each chunk judged into its own place in `unreachable`, so the garbage comes out in
-/// position order as on the sequential path. Returns what the garbage needs and the survivors
-/// of each segment.
-fn judge_in_parallel(
-    region: &Region,
-    judged: u32,
-    counts: &mut Vec<u32>,
-    unreachable: &mut Vec<Object>,
-) -> (u32, Vec<AtomicUsize>) {
-    counts.clear();
-    counts.par_extend((0..region.chunks()).into_par_iter().map(|c| {
-        region
-            .chunk_range(c)
-            .filter(|&p| !region.is_marked(p))
-            .count() as u32
-    }));
-    let total: usize = counts.iter().map(|&n| n as usize).sum();
-    unreachable.clear();
-    unreachable.par_extend(
-        (0..total)
-            .into_par_iter()
-            .map(|_| Object(NonNull::dangling())),
-    );
-    let judging = Judging {
-        region,
-        judged,
-        counts,
-        needs: AtomicU32::new(0),
-        survivors: region
-            .segments
-            .iter()
-            .map(|_| AtomicUsize::new(0))
-            .collect(),
-    };
-    judging.chunks(0..region.chunks(), unreachable);
-    (judging.needs.into_inner(), judging.survivors)
-}
-
-/// What the workers of the parallel judging share.
+/// The judging of the region's unreachable members, chunk by chunk.
 struct Judging<'a> {
     region: &'a Region,
+    /// The generation survivors go to: a segment of it stays in place.
+    dest: usize,
+    /// Flags every unreachable member gets.
     judged: u32,
-    /// Garbage per chunk.
-    counts: &'a [u32],
+    /// `HAS_FINALIZER` if some member judged has a finalizer that has not run,
+    /// `HAS_WEAK_CALLBACKS` if some has weak callbacks.
     needs: AtomicU32,
     /// Marked members per segment.
     survivors: Vec<AtomicUsize>,
 }
 
 impl Judging<'_> {
-    /// Judges `chunks` into `out`, which holds exactly their garbage: halves in parallel down to
-    /// one chunk.
-    fn chunks(&self, chunks: Range<usize>, out: &mut [Object]) {
-        if chunks.len() > 1 {
-            let mid = chunks.start + chunks.len() / 2;
-            let left: u32 = self.counts[chunks.start..mid].iter().sum();
-            let (left_out, right_out) = out.split_at_mut(left as usize);
-            rayon::join(
-                || self.chunks(chunks.start..mid, left_out),
-                || self.chunks(mid..chunks.end, right_out),
-            );
-            return;
-        }
-        let Some(c) = chunks.clone().next() else {
-            return;
-        };
-        let (mut n, mut needs) = (0, 0);
-        for (s, base, objects) in self.region.slices(self.region.chunk_range(c)) {
+    /// Judges chunk `c`, handing its unreachable members to `put` in position order.
+    fn chunk(&self, c: usize, put: &mut impl FnMut(Object)) {
+        let (region, mut needs) = (self.region, 0);
+        for (s, base, objects) in region.slices(region.chunk_range(c)) {
+            // Survivors in place are not touched, only their slots read: headers are fetched
+            // ahead only in younger lists, mostly garbage or promoted.
+            let fetch = region.segments[s].gen != self.dest;
             let mut survivors = 0;
             for (i, &object) in objects.iter().enumerate() {
-                if let Some(ahead) = objects.get(i + PREFETCH) {
-                    if !self.region.is_marked(base + i + PREFETCH) {
-                        prefetch(ahead.0.as_ptr());
-                    }
+                if let Some(ahead) = objects.get(i + PREFETCH).filter(|_| fetch) {
+                    prefetch(ahead.0.as_ptr());
                 }
-                if self.region.is_marked(base + i) {
+                if region.is_marked(base + i) {
                     survivors += 1;
                 } else {
-                    needs |= judge_one(object, self.judged);
-                    out[n] = object;
-                    n += 1;
+                    needs |= judge(object, self.judged);
+                    put(object);
                 }
             }
             self.survivors[s].fetch_add(survivors, Ordering::Relaxed);
         }
         self.needs.fetch_or(needs, Ordering::Relaxed);
     }
-}
 
-// `judge_one` finds a finalizer not run yet by shifting `FINALIZED` onto `HAS_FINALIZER`.
-const _: () = assert!(flag::FINALIZED == flag::HAS_FINALIZER << 1);
+    /// The parallel path, on the heap's pool: the garbage of each chunk counted (into
+    /// `counts`), then each chunk judged into its own place in `unreachable`, so the garbage
+    /// comes out in position order as on the sequential path.
+    fn in_parallel(&self, counts: &mut Vec<u32>, unreachable: &mut Vec<Object>) {
+        let region = self.region;
+        counts.clear();
+        counts.par_extend((0..region.chunks()).into_par_iter().map(|c| {
+            region
+                .chunk_range(c)
+                .filter(|&p| !region.is_marked(p))
+                .count() as u32
+        }));
+        let total: usize = counts.iter().map(|&n| n as usize).sum();
+        unreachable.clear();
+        unreachable.par_extend(
+            (0..total)
+                .into_par_iter()
+                .map(|_| Object(NonNull::dangling())),
+        );
+        self.chunks(counts, 0..region.chunks(), unreachable);
+    }
 
-/// Judges unreachable members into the garbage.
-struct Judge<'a> {
-    /// Flags every unreachable member gets.
-    judged: u32,
-    /// `HAS_FINALIZER` if some member judged has a finalizer that has not run,
-    /// `HAS_WEAK_CALLBACKS` if some has weak callbacks.
-    needs: u32,
-    unreachable: &'a mut Vec<Object>,
-}
-
-impl Judge<'_> {
-    /// Judges an unreachable member ([`judge_one`]) and adds it to the garbage.
-    #[inline]
-    fn judge(&mut self, object: Object) {
-        self.needs |= judge_one(object, self.judged);
-        self.unreachable.push(object);
+    /// Judges `chunks` into `out`, which holds exactly their garbage (`counts` per chunk):
+    /// halves in parallel down to one chunk.
+    fn chunks(&self, counts: &[u32], chunks: Range<usize>, out: &mut [Object]) {
+        if chunks.len() > 1 {
+            let mid = chunks.start + chunks.len() / 2;
+            let left: u32 = counts[chunks.start..mid].iter().sum();
+            let (left_out, right_out) = out.split_at_mut(left as usize);
+            rayon::join(
+                || self.chunks(counts, chunks.start..mid, left_out),
+                || self.chunks(counts, mid..chunks.end, right_out),
+            );
+        } else if let Some(c) = chunks.clone().next() {
+            let mut n = 0;
+            self.chunk(c, &mut |object| {
+                out[n] = object;
+                n += 1;
+            });
+        }
     }
 }
+
+// `judge` finds a finalizer not run yet by shifting `FINALIZED` onto `HAS_FINALIZER`.
+const _: () = assert!(flag::FINALIZED == flag::HAS_FINALIZER << 1);
 
 /// Flags an unreachable member (`judged` added) and takes the collector's hold on it; returns
 /// what it needs: `HAS_FINALIZER` if its finalizer has not run, `HAS_WEAK_CALLBACKS` if it has
 /// weak callbacks. The world is stopped and no other thread judges the same member.
 #[inline]
-fn judge_one(object: Object, judged: u32) -> u32 {
+fn judge(object: Object, judged: u32) -> u32 {
     let header = object.header();
     let flags = header.flags();
     // `FINALIZED` sits one bit above `HAS_FINALIZER`: shifted down, it masks it out.
