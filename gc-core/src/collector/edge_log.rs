@@ -95,6 +95,18 @@ impl ChunkLog {
             .expect("gc-core: 2^32 edges or more among 4,096 objects cannot be collected")
     }
 
+    /// Its size in 32-bit words: used, or allocated (`capacity`).
+    fn words(&self, capacity: bool) -> usize {
+        let size = |len: usize, allocated: usize| if capacity { allocated } else { len };
+        size(self.starts.len(), self.starts.capacity())
+            + size(self.targets.len(), self.targets.capacity())
+            + self
+                .remote
+                .iter()
+                .map(|r| 2 * size(r.len(), r.capacity()))
+                .sum::<usize>()
+    }
+
     /// The targets of the chunk's `i`-th member.
     #[cfg(test)]
     fn targets_of(&self, i: usize) -> &[u32] {
@@ -142,21 +154,8 @@ impl EdgeLog {
 
     /// Gives the log back to the heap for its next collection (`scratch`).
     pub(crate) fn give_back(self, heap: &HeapInner) {
-        let size = |log: &ChunkLog, of: fn(&Vec<u32>) -> usize, of_remote: fn(&Vec<_>) -> usize| {
-            of(&log.starts)
-                + of(&log.targets)
-                + log.remote.iter().map(|r| 2 * of_remote(r)).sum::<usize>()
-        };
-        let used = self
-            .chunks()
-            .iter()
-            .map(|log| size(log, Vec::len, Vec::len))
-            .sum();
-        let capacity = self
-            .logs
-            .iter()
-            .map(|log| size(log, Vec::capacity, Vec::capacity))
-            .sum();
+        let used = self.chunks().iter().map(|log| log.words(false)).sum();
+        let capacity = self.logs.iter().map(|log| log.words(true)).sum();
         heap.scratch.lock().log.give_back(self, used, capacity);
     }
 

@@ -57,14 +57,14 @@ pub(crate) fn scan(
 ) -> Result<Scan, StopError> {
     let stopped = world::stop(timeout)?;
     let dest = (gen + 1).min(heap.generations() - 1);
-    let segments = take(heap, gen, dest);
-    if u32::try_from(segments.iter().map(|s| s.objects.len()).sum::<usize>()).is_err() {
-        // Positions are `u32`, as list positions are; the lists go back untouched.
-        put_back(heap, segments);
-        drop(stopped);
-        panic!("gc-core: a collection of 2^32 objects or more at once is not supported");
-    }
-    let mut region = Region::generations(heap, gen, segments);
+    let mut region = match Region::generations(heap, gen, take(heap, gen, dest)) {
+        Ok(region) => region,
+        Err(segments) => {
+            put_back(heap, segments);
+            drop(stopped);
+            panic!("gc-core: a collection of 2^32 objects or more at once is not supported");
+        }
+    };
     let mut log = EdgeLog::take(heap, region.len(), region.chunk_len());
     let traced = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| {
         subtract_refs::run(heap, &region, &mut log);

@@ -78,24 +78,36 @@ impl Region {
     /// A region of whole lists `0..=gen`, taken off their shards (the caller puts them back).
     /// Its side array is the heap's, kept from the last collection; [`Region::finish`] gives
     /// it back.
-    pub(crate) fn generations(heap: &HeapInner, gen: usize, segments: Vec<Segment>) -> Region {
+    ///
+    /// Positions are `u32`, as list positions are (`index`) and as the edge log keeps them:
+    /// segments of 2^32 objects or more come back as the error, untouched.
+    pub(crate) fn generations(
+        heap: &HeapInner,
+        gen: usize,
+        segments: Vec<Segment>,
+    ) -> Result<Region, Vec<Segment>> {
+        let len: usize = segments.iter().map(|s| s.objects.len()).sum();
+        if u32::try_from(len).is_err() {
+            return Err(segments);
+        }
         let stride = heap.generations() + 1;
         let mut bases = vec![0; heap.shards.len() * stride];
         for segment in &segments {
             bases[segment.shard * stride + segment.gen] = segment.base;
         }
         let refs = heap.scratch.lock().refs.take();
-        Region::new(
+        Ok(Region::new(
             heap,
             Members::Generations { gen, stride, bases },
             0,
             segments,
             refs,
-        )
+        ))
     }
 
-    /// A region of objects already flagged `IN_SET` with `index` their position in `objects`,
-    /// each carrying `held` strong references of the collector's.
+    /// A region of objects already flagged `IN_SET` with `index` their position in `objects`
+    /// (part of a region of generations, so fewer than 2^32), each carrying `held` strong
+    /// references of the collector's.
     pub(crate) fn flagged(heap: &HeapInner, objects: Vec<Object>, held: u32) -> Region {
         let segment = Segment {
             shard: 0,
@@ -114,11 +126,7 @@ impl Region {
         mut refs: Vec<AtomicI32>,
     ) -> Region {
         let len: usize = segments.iter().map(|s| s.objects.len()).sum();
-        // Positions are logged as `u32` (`edge_log`), as list positions are kept (`index`).
-        assert!(
-            u32::try_from(len).is_ok(),
-            "gc-core: a collection of more than 2^32 objects at once is not supported"
-        );
+        debug_assert!(u32::try_from(len).is_ok(), "positions fit in u32");
         refs.clear();
         refs.resize_with(len, || AtomicI32::new(0));
         Region {

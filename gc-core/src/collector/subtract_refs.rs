@@ -64,11 +64,12 @@ pub(crate) fn trace_chunk<const SHARED: bool>(
     stripes: &Stripes,
     edges: &mut Vec<NonNull<Header>>,
 ) {
-    let local = region.chunk_range(c);
+    let chunk = region.chunk_range(c);
+    let local = chunk.clone();
     #[cfg(gc_seeded_bug = "subtract_racy")]
     let local = 0..region.len();
     log.start(stripes.count);
-    for (_, base, objects) in region.slices(region.chunk_range(c)) {
+    for (_, base, objects) in region.slices(chunk) {
         for (i, object) in objects.iter().enumerate() {
             if let Some(ahead) = objects.get(i + PREFETCH) {
                 prefetch(ahead.0.as_ptr());
