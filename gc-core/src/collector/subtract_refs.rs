@@ -19,6 +19,7 @@
 //! In step 1 only the chunk's worker writes the chunk's slots; in step 2 only the stripe's
 //! worker writes the stripe's. The sequential path is step 1 with the whole region one's own.
 
+use core::ops::Range;
 use core::ptr::NonNull;
 
 use rayon::prelude::*;
@@ -31,14 +32,14 @@ use crate::header::Header;
 use crate::heap::HeapInner;
 use crate::trace::Tracer;
 
-/// Traces one member into `edges`, replacing what it held; false if it could not be read.
+/// Traces one member with `tracer`, its edges replacing what `tracer.edges` held; false if it
+/// could not be read.
 #[inline]
-fn trace_member(object: &Object, edges: &mut Vec<NonNull<Header>>) -> bool {
-    edges.clear();
-    let header = object.header();
-    let mut tracer = Tracer::new(edges, true);
+fn trace_member(object: &Object, tracer: &mut Tracer<'_>) -> bool {
+    tracer.edges.clear();
+    tracer.blocked = false;
     // SAFETY: members are alive with intact values, and the world is stopped.
-    unsafe { (header.vtable.trace)(object.0.as_ptr(), &mut tracer) };
+    unsafe { (object.header().vtable.trace)(object.0.as_ptr(), tracer) };
     !tracer.blocked
 }
 
@@ -69,48 +70,73 @@ pub(crate) fn trace_chunk<const SHARED: bool>(
     #[cfg(gc_seeded_bug = "subtract_racy")]
     let local = 0..region.len();
     log.start(stripes.count);
+    let mut tracer = Tracer::new(edges, true);
     for (_, base, objects) in region.slices(chunk) {
         for (i, object) in objects.iter().enumerate() {
             if let Some(ahead) = objects.get(i + PREFETCH) {
                 prefetch(ahead.0.as_ptr());
             }
-            let readable = trace_member(object, edges);
+            let readable = trace_member(object, &mut tracer);
             region.add_alone(base + i, own(region, object, readable));
+            let edges = &tracer.edges[..];
             if SHARED && edges.len() >= WIDE {
                 locate_wide(region, log, edges);
                 log.end_member();
                 continue;
             }
-            // Runs of one edge repeated in a row are located once: `at..next`.
-            let mut at = 0;
-            while at < edges.len() {
-                let edge = edges[at];
-                let mut next = at + 1;
-                while next < edges.len() && edges[next] == edge {
-                    next += 1;
-                }
-                let times = (next - at) as i32;
-                if let Some(ahead) = edges.get(at + PREFETCH) {
+            // A run of one edge repeated in a row is located once, as `(edge, times)`.
+            let mut run = None;
+            for (k, &edge) in edges.iter().enumerate() {
+                if let Some(ahead) = edges.get(k + PREFETCH) {
                     prefetch(ahead.as_ptr());
                 }
-                at = next;
-                // SAFETY: an edge of a live object points at a live object.
-                let Some(q) = region.locate(unsafe { edge.as_ref() }) else {
-                    continue;
+                run = match run {
+                    Some((last, times)) if last == edge => Some((last, times + 1)),
+                    _ => {
+                        if let Some((last, times)) = run {
+                            subtract::<SHARED>(region, c, log, stripes, &local, last, times);
+                        }
+                        Some((edge, 1))
+                    }
                 };
-                log.target(q);
-                if !SHARED || local.contains(&q) {
-                    region.add_alone(q, -times);
-                } else {
-                    #[cfg(gc_seeded_bug = "stripe_by_source")]
-                    let q_stripe = stripes.of(c * region.chunk_len());
-                    #[cfg(not(gc_seeded_bug = "stripe_by_source"))]
-                    let q_stripe = stripes.of(q);
-                    log.remote[q_stripe].push((q as u32, times));
-                }
+            }
+            if let Some((last, times)) = run {
+                subtract::<SHARED>(region, c, log, stripes, &local, last, times);
             }
             log.end_member();
         }
+    }
+}
+
+/// One edge of the member being traced, repeated `times` in a row, to `edge`: if it leads to a
+/// member, logged and its slot decremented now or, for a remote target with `SHARED`, kept in
+/// the log's remote edges for [`apply_stripe`].
+#[inline(always)]
+fn subtract<const SHARED: bool>(
+    region: &Region,
+    c: usize,
+    log: &mut ChunkLog,
+    stripes: &Stripes,
+    local: &Range<usize>,
+    edge: NonNull<Header>,
+    times: i32,
+) {
+    // SAFETY: an edge of a live object points at a live object.
+    let Some(q) = region.locate(unsafe { edge.as_ref() }) else {
+        return;
+    };
+    log.target(q);
+    if !SHARED || local.contains(&q) {
+        region.add_alone(q, -times);
+    } else {
+        #[cfg(gc_seeded_bug = "stripe_by_source")]
+        let q_stripe = stripes.of(c * region.chunk_len());
+        #[cfg(not(gc_seeded_bug = "stripe_by_source"))]
+        let q_stripe = {
+            let _ = c;
+            stripes.of(q)
+        };
+        log.remote[q_stripe].push((q as u32, times));
     }
 }
 
