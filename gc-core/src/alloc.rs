@@ -7,6 +7,13 @@ use core::ptr::NonNull;
 #[cfg(feature = "mimalloc")]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// Whether an object may be freed on a thread other than the one that allocated it at about the
+/// cost of freeing it on that one, so that a collector worker can free the garbage while the
+/// collecting thread drops it (`teardown`). True of the system allocator; not of mimalloc,
+/// whose frees from another thread go through a list the owner collects later (measured: a
+/// worker freeing behind the drops made teardown slower than freeing on the collecting thread).
+pub(crate) const FREE_ANYWHERE: bool = !cfg!(feature = "mimalloc");
+
 /// Allocates `layout`, aborting through `handle_alloc_error` when memory runs out.
 ///
 /// # Safety

@@ -10,7 +10,8 @@
 //! allocation valid while a handle to it may remain: after each block, the members of the block
 //! before it that have no other reference of either kind are freed at once (nothing can reach
 //! them any more); the others are released after the last drop, and freed with their last
-//! handle.
+//! handle. Above the parallel cutoff a collector worker does the freeing, behind the drops on
+//! the collecting thread (`docs/concurrency.md`, "Tear-down safety").
 
 use super::gather::hand_back;
 use super::region::{prefetch, PREFETCH};
@@ -20,7 +21,7 @@ use crate::handle::GcAny;
 use crate::header::flag;
 use crate::heap::HeapInner;
 use crate::stats::DebugFlags;
-use crate::sync::Ordering;
+use crate::sync::{self, AtomicUsize, Ordering};
 
 /// Drops the values of `garbage` and frees it; returns how many `Drop`s panicked. `torn`:
 /// the scan flagged it for teardown already. The emptied list goes back to the heap's scratch.
@@ -39,30 +40,30 @@ pub(crate) fn tear_down(
             header.flags.store(flags, Ordering::Relaxed);
         }
     }
-    let mut panicked = 0;
-    // The values are dropped a block at a time, and each block's members freed after the next
-    // block is dropped. Those still referenced then are kept at the front of `garbage` (`kept`
-    // of them, never past a member not yet checked) for the last pass.
-    let (mut kept, mut checked) = (0, 0);
-    for start in (0..garbage.len()).step_by(BLOCK) {
-        let end = (start + BLOCK).min(garbage.len());
-        for i in start..end {
-            if let Some(ahead) = garbage.get(i + PREFETCH) {
-                prefetch(ahead.0.as_ptr());
-            }
-            if !drop_value(garbage[i], debug) {
-                panicked += 1;
-            }
+    // Members still referenced when their turn to be freed comes, released after the drops.
+    let mut kept = Vec::new();
+    let pool = heap
+        .parallel_pool(garbage.len())
+        .filter(|_| crate::alloc::FREE_ANYWHERE);
+    let panicked = match pool {
+        Some(pool) => {
+            let progress = Progress(AtomicUsize::new(0));
+            pool.in_place_scope(|scope| {
+                scope.spawn(|_| progress.free_behind(&garbage, &mut kept));
+                let publish = Publish(&progress);
+                drop_values(&garbage, debug, |dropped| publish.dropped(dropped))
+            })
         }
-        for at in checked..start {
-            kept += keep_unless_freed(&mut garbage, at, kept);
+        None => {
+            let mut checked = 0;
+            drop_values(&garbage, debug, |dropped| {
+                let upto = freeable(dropped, garbage.len());
+                free_or_keep(&garbage[checked..upto], &mut kept);
+                checked = upto;
+            })
         }
-        checked = start;
-    }
-    for at in checked..garbage.len() {
-        kept += keep_unless_freed(&mut garbage, at, kept);
-    }
-    for &object in &garbage[..kept] {
+    };
+    for object in kept {
         let header = object.header();
         // Values all dropped: the collector's reference goes, and the allocation with it once
         // no other handle (one that escaped through a `Drop`, or a weak one) remains.
@@ -80,11 +81,99 @@ pub(crate) fn tear_down(
     panicked
 }
 
-/// Members dropped between two rounds of freeing: each member is checked for freeing after the
+/// Members dropped between two rounds of freeing: each member is checked for freeing once the
 /// block that follows its own is dropped. By then the neighbours in the garbage that hold most of
 /// the references to it (in a ring, a list, a tree built in order) are dropped, and its header
 /// is still in cache; freeing in bursts keeps the allocator's work apart from the drops.
 const BLOCK: usize = 32;
+
+/// Drops the values of `garbage` in order, a block at a time, telling `after_block` how many
+/// are dropped after each block; returns how many `Drop`s panicked.
+fn drop_values(garbage: &[Object], debug: DebugFlags, mut after_block: impl FnMut(usize)) -> usize {
+    let mut panicked = 0;
+    for start in (0..garbage.len()).step_by(BLOCK) {
+        let end = (start + BLOCK).min(garbage.len());
+        for i in start..end {
+            if let Some(ahead) = garbage.get(i + PREFETCH) {
+                prefetch(ahead.0.as_ptr());
+            }
+            if !drop_value(garbage[i], debug) {
+                panicked += 1;
+            }
+        }
+        after_block(end);
+    }
+    panicked
+}
+
+/// With `dropped` of `len` members' values dropped, how many from the first may be freed: all
+/// but the last block dropped, or all once every value is.
+fn freeable(dropped: usize, len: usize) -> usize {
+    if dropped == len {
+        len
+    } else {
+        dropped.saturating_sub(BLOCK)
+    }
+}
+
+/// How far the drops on the collecting thread have gone, for a collector worker freeing behind
+/// them: the number of members whose values are dropped, [`ABANDONED`] if the drops stopped
+/// early (unwinding).
+struct Progress(AtomicUsize);
+
+/// Progress of drops that stopped early: the members left are leaked, not freed.
+const ABANDONED: usize = usize::MAX;
+
+impl Progress {
+    /// Frees, on a collector worker, the members the drops have left behind, keeping those
+    /// still referenced (in `kept`), until every member is done or the drops are abandoned.
+    fn free_behind(&self, garbage: &[Object], kept: &mut Vec<Object>) {
+        let mut checked = 0;
+        let mut idle = 0u32;
+        while checked < garbage.len() {
+            // Acquire: the drops published are done, so a count read below is final unless a
+            // handle still holds the member.
+            let dropped = self.0.load(Ordering::Acquire);
+            if dropped == ABANDONED {
+                return;
+            }
+            let upto = freeable(dropped, garbage.len());
+            if upto > checked {
+                free_or_keep(&garbage[checked..upto], kept);
+                checked = upto;
+                idle = 0;
+            } else if idle < SPINS {
+                idle += 1;
+                sync::spin_loop();
+            } else {
+                sync::yield_now();
+            }
+        }
+    }
+}
+
+/// Spins of the freeing worker waiting for the next block before it yields its core.
+const SPINS: u32 = 64;
+
+/// The collecting thread's side of [`Progress`]: publishes each block dropped, and
+/// [`ABANDONED`] if the drops unwind (a report of a panicking `Drop` that could not be
+/// written), so the worker does not wait for them forever.
+struct Publish<'a>(&'a Progress);
+
+impl Publish<'_> {
+    fn dropped(&self, dropped: usize) {
+        // Release: the block's drops happen before the worker frees any of its members.
+        self.0 .0.store(dropped, Ordering::Release);
+    }
+}
+
+impl Drop for Publish<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0 .0.store(ABANDONED, Ordering::Release);
+        }
+    }
+}
 
 /// Drops the value of `object`, a member of the garbage; false if its `Drop` panicked (reported
 /// on stderr, and named uncollectable with `debug`).
@@ -109,24 +198,23 @@ fn drop_value(object: Object, debug: DebugFlags) -> bool {
     false
 }
 
-/// Frees `garbage[at]`, whose value is dropped, if the collector's reference is the only
-/// reference of either kind left; otherwise moves it to `garbage[kept]` (`kept <= at`) for
-/// the last pass and returns 1.
+/// Frees each member of `members`, all with their values dropped, that has no reference of
+/// either kind left but the collector's; pushes the others onto `kept`.
 ///
-/// Freeing before the other values are dropped is safe here: with no strong handle and no weak
-/// one left, nothing can reach the object any more — a handle is made only from another handle
-/// (a weak one cannot upgrade: its references are cleared). Both counts are read with plain
-/// loads: with no other reference, no other thread can change them.
-fn keep_unless_freed(garbage: &mut [Object], at: usize, kept: usize) -> usize {
-    let object = garbage[at];
-    let header = object.header();
-    if header.strong.load(Ordering::Acquire) == 1 && header.weak.load(Ordering::Acquire) == 1 {
-        // SAFETY: its value is dropped, and no handle of either kind remains: see above.
-        unsafe { (header.vtable.dealloc)(object.0.as_ptr()) };
-        0
-    } else {
-        garbage[kept] = object;
-        1
+/// Freeing before the other values are dropped, on any thread, is safe here: with no strong
+/// handle and no weak one left, nothing can reach the object any more — a handle is made only
+/// from another handle (a weak one cannot upgrade: its references are cleared). A handle
+/// dropped meanwhile on another thread is done with the header once its decrement (a release)
+/// is seen by the acquire loads here.
+fn free_or_keep(members: &[Object], kept: &mut Vec<Object>) {
+    for &object in members {
+        let header = object.header();
+        if header.strong.load(Ordering::Acquire) == 1 && header.weak.load(Ordering::Acquire) == 1 {
+            // SAFETY: its value is dropped, and no handle of either kind remains: see above.
+            unsafe { (header.vtable.dealloc)(object.0.as_ptr()) };
+        } else {
+            kept.push(object);
+        }
     }
 }
 
@@ -147,7 +235,7 @@ mod tests {
 
     use super::BLOCK;
     use crate::test_support::quiet_heap as heap;
-    use crate::{Gc, GcCell, Trace, Weak};
+    use crate::{Config, Gc, GcCell, Heap, Trace, Weak};
 
     /// A member of a garbage ring whose `Drop` moves, escapes and drops a handle to a member
     /// dropped long before it (`back`, several blocks earlier), and tries a weak one.
@@ -182,7 +270,18 @@ mod tests {
 
     #[test]
     fn members_freed_during_the_drops_are_never_reached_by_a_later_drop() {
-        let heap = heap();
+        freed_during_the_drops(heap());
+    }
+
+    #[test]
+    fn members_freed_by_a_worker_behind_the_drops_are_never_reached_by_a_later_drop() {
+        let config = Config::default().workers(2).shards(2).parallel_cutoff(1);
+        let heap = Heap::with_config(config).expect("a valid configuration");
+        heap.disable();
+        freed_during_the_drops(heap);
+    }
+
+    fn freed_during_the_drops(heap: Heap) {
         let drops = Arc::new(AtomicUsize::new(0));
         let escaped = Arc::new(Mutex::new(Vec::new()));
         let (n, far) = (5 * BLOCK, 2 * BLOCK + 3);
