@@ -63,11 +63,15 @@ pub(crate) fn tear_down(
             })
         }
     };
-    for object in kept {
+    // Values all dropped: the collector's reference on each member kept goes, and the
+    // allocation with it once no other handle (one that escaped through a `Drop`, or a weak
+    // one) remains.
+    for (i, object) in kept.iter().enumerate() {
+        if let Some(ahead) = kept.get(i + PREFETCH) {
+            prefetch(ahead.0.as_ptr());
+        }
         let header = object.header();
-        // Values all dropped: the collector's reference goes, and the allocation with it once
-        // no other handle (one that escaped through a `Drop`, or a weak one) remains.
-        if header.dec_strong() && header.dec_weak() {
+        if alone(*object) || (header.dec_strong() && header.dec_weak()) {
             // SAFETY: no handle of either kind remains and the value is dropped.
             unsafe { (header.vtable.dealloc)(object.0.as_ptr()) };
         }
@@ -207,15 +211,24 @@ fn drop_value(object: Object, debug: DebugFlags) -> bool {
 /// dropped meanwhile on another thread is done with the header once its decrement (a release)
 /// is seen by the acquire loads here.
 fn free_or_keep(members: &[Object], kept: &mut Vec<Object>) {
-    for &object in members {
-        let header = object.header();
-        if header.strong.load(Ordering::Acquire) == 1 && header.weak.load(Ordering::Acquire) == 1 {
+    for (i, &object) in members.iter().enumerate() {
+        if let Some(ahead) = members.get(i + PREFETCH) {
+            prefetch(ahead.0.as_ptr());
+        }
+        if alone(object) {
             // SAFETY: its value is dropped, and no handle of either kind remains: see above.
-            unsafe { (header.vtable.dealloc)(object.0.as_ptr()) };
+            unsafe { (object.header().vtable.dealloc)(object.0.as_ptr()) };
         } else {
             kept.push(object);
         }
     }
+}
+
+/// Whether the collector's reference is the only reference of either kind to `object`. Plain
+/// (acquire) loads tell: with no other reference, no other thread can change the counts.
+fn alone(object: Object) -> bool {
+    let header = object.header();
+    header.strong.load(Ordering::Acquire) == 1 && header.weak.load(Ordering::Acquire) == 1
 }
 
 /// `DebugFlags::SAVEALL`: keep the garbage alive in `Heap::garbage`, on the oldest list.
