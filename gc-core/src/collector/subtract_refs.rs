@@ -84,24 +84,21 @@ pub(crate) fn trace_chunk<const SHARED: bool>(
                 log.end_member();
                 continue;
             }
-            // A run of one edge repeated in a row is located once, as `(edge, times)`.
-            let mut run = None;
-            for (k, &edge) in edges.iter().enumerate() {
-                if let Some(ahead) = edges.get(k + PREFETCH) {
+            // A run of one edge repeated in a row is located once.
+            let mut rest = edges;
+            while let Some((&edge, tail)) = rest.split_first() {
+                let repeats = match tail.first() {
+                    Some(&next) if next == edge => {
+                        tail.iter().take_while(|&&next| next == edge).count()
+                    }
+                    _ => 0,
+                };
+                if let Some(ahead) = rest.get(PREFETCH) {
                     prefetch(ahead.as_ptr());
                 }
-                run = match run {
-                    Some((last, times)) if last == edge => Some((last, times + 1)),
-                    _ => {
-                        if let Some((last, times)) = run {
-                            subtract::<SHARED>(region, c, log, stripes, &local, last, times);
-                        }
-                        Some((edge, 1))
-                    }
-                };
-            }
-            if let Some((last, times)) = run {
-                subtract::<SHARED>(region, c, log, stripes, &local, last, times);
+                rest = &tail[repeats..];
+                let times = 1 + repeats as i32;
+                subtract::<SHARED>(region, c, log, stripes, &local, edge, times);
             }
             log.end_member();
         }
