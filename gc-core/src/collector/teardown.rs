@@ -13,6 +13,8 @@
 //! handle. Above the parallel cutoff a collector worker does the freeing, behind the drops on
 //! the collecting thread (`docs/concurrency.md`, "Tear-down safety").
 
+use core::ops::Range;
+
 use super::gather::hand_back;
 use super::region::{prefetch, PREFETCH};
 use crate::finalize::report_panic;
@@ -40,42 +42,21 @@ pub(crate) fn tear_down(
             header.flags.store(flags, Ordering::Relaxed);
         }
     }
-    // Members still referenced when their turn to be freed comes, released after the drops.
-    let mut kept = Vec::new();
     let pool = heap
         .parallel_pool(garbage.len())
         .filter(|_| crate::alloc::FREE_ANYWHERE);
     let panicked = match pool {
         Some(pool) => {
-            let progress = Progress(AtomicUsize::new(0));
-            pool.in_place_scope(|scope| {
-                scope.spawn(|_| progress.free_behind(&garbage, &mut kept));
-                let publish = Publish(&progress);
-                drop_values(&garbage, debug, |dropped| publish.dropped(dropped))
-            })
+            let (panicked, kept) = drop_and_free_on_worker(pool, &garbage, debug);
+            release(&kept);
+            panicked
         }
         None => {
-            let mut checked = 0;
-            drop_values(&garbage, debug, |dropped| {
-                let upto = freeable(dropped, garbage.len());
-                free_or_keep(&garbage[checked..upto], &mut kept);
-                checked = upto;
-            })
+            let (panicked, kept) = drop_and_free(&mut garbage, debug);
+            release(&garbage[..kept]);
+            panicked
         }
     };
-    // Values all dropped: the collector's reference on each member kept goes, and the
-    // allocation with it once no other handle (one that escaped through a `Drop`, or a weak
-    // one) remains.
-    for (i, object) in kept.iter().enumerate() {
-        if let Some(ahead) = kept.get(i + PREFETCH) {
-            prefetch(ahead.0.as_ptr());
-        }
-        let header = object.header();
-        if alone(*object) || (header.dec_strong() && header.dec_weak()) {
-            // SAFETY: no handle of either kind remains and the value is dropped.
-            unsafe { (header.vtable.dealloc)(object.0.as_ptr()) };
-        }
-    }
     let (used, capacity) = (garbage.len(), garbage.capacity());
     garbage.clear();
     heap.scratch
@@ -85,27 +66,72 @@ pub(crate) fn tear_down(
     panicked
 }
 
+/// Drops the values of `garbage` block by block and frees each member left alone after the
+/// next block; returns how many `Drop`s panicked and how many members are kept for
+/// [`release`], moved to the front of `garbage`. Nothing is allocated meanwhile: with glibc, a
+/// large allocation would consolidate every chunk freed so far.
+fn drop_and_free(garbage: &mut [Object], debug: DebugFlags) -> (usize, usize) {
+    let (mut panicked, mut kept, mut checked) = (0, 0, 0);
+    for block in blocks(garbage.len()) {
+        panicked += drop_values(garbage, block.clone(), debug);
+        let upto = freeable(block.end, garbage.len());
+        // Below `checked` every member is freed or kept, so the front is free to write.
+        for at in checked..upto {
+            if !free_if_alone(garbage[at]) {
+                garbage[kept] = garbage[at];
+                kept += 1;
+            }
+        }
+        checked = upto;
+    }
+    (panicked, kept)
+}
+
+/// [`drop_and_free`] with the freeing done by a worker of `pool` while the collecting thread
+/// drops; returns how many `Drop`s panicked and the members kept for [`release`].
+fn drop_and_free_on_worker(
+    pool: &rayon::ThreadPool,
+    garbage: &[Object],
+    debug: DebugFlags,
+) -> (usize, Vec<Object>) {
+    let progress = Progress(AtomicUsize::new(0));
+    let mut kept = Vec::new();
+    let panicked = pool.in_place_scope(|scope| {
+        scope.spawn(|_| progress.free_behind(garbage, &mut kept));
+        let publish = Publish(&progress);
+        let mut panicked = 0;
+        for block in blocks(garbage.len()) {
+            panicked += drop_values(garbage, block.clone(), debug);
+            publish.dropped(block.end);
+        }
+        panicked
+    });
+    (panicked, kept)
+}
+
 /// Members dropped between two rounds of freeing: each member is checked for freeing once the
 /// block that follows its own is dropped. By then the neighbours in the garbage that hold most of
 /// the references to it (in a ring, a list, a tree built in order) are dropped, and its header
 /// is still in cache; freeing in bursts keeps the allocator's work apart from the drops.
 const BLOCK: usize = 32;
 
-/// Drops the values of `garbage` in order, a block at a time, telling `after_block` how many
-/// are dropped after each block; returns how many `Drop`s panicked.
-fn drop_values(garbage: &[Object], debug: DebugFlags, mut after_block: impl FnMut(usize)) -> usize {
+/// The blocks of `len` members, in order.
+fn blocks(len: usize) -> impl Iterator<Item = Range<usize>> {
+    (0..len)
+        .step_by(BLOCK)
+        .map(move |start| start..(start + BLOCK).min(len))
+}
+
+/// Drops the values of `garbage[block]` in order; returns how many `Drop`s panicked.
+fn drop_values(garbage: &[Object], block: Range<usize>, debug: DebugFlags) -> usize {
     let mut panicked = 0;
-    for start in (0..garbage.len()).step_by(BLOCK) {
-        let end = (start + BLOCK).min(garbage.len());
-        for i in start..end {
-            if let Some(ahead) = garbage.get(i + PREFETCH) {
-                prefetch(ahead.0.as_ptr());
-            }
-            if !drop_value(garbage[i], debug) {
-                panicked += 1;
-            }
+    for i in block {
+        if let Some(ahead) = garbage.get(i + PREFETCH) {
+            prefetch(ahead.0.as_ptr());
         }
-        after_block(end);
+        if !drop_value(garbage[i], debug) {
+            panicked += 1;
+        }
     }
     panicked
 }
@@ -143,7 +169,14 @@ impl Progress {
             }
             let upto = freeable(dropped, garbage.len());
             if upto > checked {
-                free_or_keep(&garbage[checked..upto], kept);
+                for at in checked..upto {
+                    if let Some(ahead) = garbage.get(at + PREFETCH) {
+                        prefetch(ahead.0.as_ptr());
+                    }
+                    if !free_if_alone(garbage[at]) {
+                        kept.push(garbage[at]);
+                    }
+                }
                 checked = upto;
                 idle = 0;
             } else if idle < SPINS {
@@ -202,33 +235,40 @@ fn drop_value(object: Object, debug: DebugFlags) -> bool {
     false
 }
 
-/// Frees each member of `members`, all with their values dropped, that has no reference of
-/// either kind left but the collector's; pushes the others onto `kept`.
-///
-/// Freeing before the other values are dropped, on any thread, is safe here: with no strong
-/// handle and no weak one left, nothing can reach the object any more — a handle is made only
-/// from another handle (a weak one cannot upgrade: its references are cleared). A handle
-/// dropped meanwhile on another thread is done with the header once its decrement (a release)
-/// is seen by the acquire loads here.
-fn free_or_keep(members: &[Object], kept: &mut Vec<Object>) {
-    for (i, &object) in members.iter().enumerate() {
-        if let Some(ahead) = members.get(i + PREFETCH) {
+/// Once all values are dropped: the collector's reference on each of `kept` goes, and the
+/// allocation with it once no other handle (one that escaped through a `Drop`, or a weak one)
+/// remains.
+fn release(kept: &[Object]) {
+    for (i, &object) in kept.iter().enumerate() {
+        if let Some(ahead) = kept.get(i + PREFETCH) {
             prefetch(ahead.0.as_ptr());
         }
-        if alone(object) {
-            // SAFETY: its value is dropped, and no handle of either kind remains: see above.
-            unsafe { (object.header().vtable.dealloc)(object.0.as_ptr()) };
-        } else {
-            kept.push(object);
+        let header = object.header();
+        if !free_if_alone(object) && header.dec_strong() && header.dec_weak() {
+            // SAFETY: no handle of either kind remains and the value is dropped.
+            unsafe { (header.vtable.dealloc)(object.0.as_ptr()) };
         }
     }
 }
 
-/// Whether the collector's reference is the only reference of either kind to `object`. Plain
-/// (acquire) loads tell: with no other reference, no other thread can change the counts.
-fn alone(object: Object) -> bool {
+/// Frees `object`, a member whose value is dropped, if the collector's reference is the only
+/// reference of either kind left to it; true if it did.
+///
+/// Freeing before the other values are dropped, on any thread, is safe then: with no strong
+/// handle and no weak one left, nothing can reach the object any more — a handle is made only
+/// from another handle (a weak one cannot upgrade: its references are cleared). A handle
+/// dropped meanwhile on another thread is done with the header once its decrement (a release)
+/// is seen by the acquire loads here; with no other reference, no other thread can change the
+/// counts, so plain loads tell.
+fn free_if_alone(object: Object) -> bool {
     let header = object.header();
-    header.strong.load(Ordering::Acquire) == 1 && header.weak.load(Ordering::Acquire) == 1
+    let alone =
+        header.strong.load(Ordering::Acquire) == 1 && header.weak.load(Ordering::Acquire) == 1;
+    if alone {
+        // SAFETY: its value is dropped, and no handle of either kind remains: see above.
+        unsafe { (header.vtable.dealloc)(object.0.as_ptr()) };
+    }
+    alone
 }
 
 /// `DebugFlags::SAVEALL`: keep the garbage alive in `Heap::garbage`, on the oldest list.
