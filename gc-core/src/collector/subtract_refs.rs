@@ -210,12 +210,20 @@ pub(crate) fn run(heap: &HeapInner, region: &Region, log: &mut EdgeLog) {
     match heap.parallel_pool(region.len()) {
         Some(pool) => pool.install(|| {
             let stripes = Stripes::new(pool.current_num_threads(), region.len());
-            log.chunks_mut().par_iter_mut().enumerate().for_each_init(
-                || LentEdges::new(heap),
-                |lent, (c, chunk)| {
-                    trace_chunk::<true>(region, c, chunk, &stripes, &mut lent.edges);
-                },
-            );
+            // Last chunk first: a container is usually allocated after what it holds, so the
+            // members with the most edges sit late in the lists, and a worker that starts on
+            // them leaves the rest to be shared rather than finishing alone (C1's root, a
+            // million edges: step 1 about 10 % shorter with two workers).
+            log.chunks_mut()
+                .par_iter_mut()
+                .enumerate()
+                .rev()
+                .for_each_init(
+                    || LentEdges::new(heap),
+                    |lent, (c, chunk)| {
+                        trace_chunk::<true>(region, c, chunk, &stripes, &mut lent.edges);
+                    },
+                );
             (0..stripes.count)
                 .into_par_iter()
                 .for_each(|s| apply_stripe(region, log, s, &stripes));
