@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # ThreadSanitizer over gc-core's stress tests: the multi-threaded collector tests, the oracle
-# (fewer cases) and the soak test (short).
+# (fewer cases), the soak test (short), and the teardown's unit tests (a worker freeing the
+# garbage behind the drops).
 #
-#   scripts/tsan.sh                   # all three
-#   scripts/tsan.sh soak              # one of: collector, oracle, soak
+#   scripts/tsan.sh                   # all four
+#   scripts/tsan.sh soak              # one of: collector, oracle, soak, teardown
 #   GC_SOAK_SECS=60 scripts/tsan.sh soak
 #
 # Needs a nightly toolchain with rust-src (std is rebuilt with the sanitizer):
@@ -59,7 +60,7 @@ cargo_test() {
 }
 
 echo "tsan.sh: building (std is rebuilt with the sanitizer; the first build takes minutes)"
-if ! cargo_test --no-run --test collector --test oracle --test soak 2>"$TARGET_DIR.build.log"; then
+if ! cargo_test --no-run --lib --test collector --test oracle --test soak 2>"$TARGET_DIR.build.log"; then
     tail -n 30 "$TARGET_DIR.build.log" >&2
     why_not "the build failed (log: $TARGET_DIR.build.log)"
 fi
@@ -104,6 +105,7 @@ what=${1:-all}
 case "$what" in all | collector) run collector --test collector ;; esac
 case "$what" in all | oracle) run oracle --test oracle ;; esac
 case "$what" in all | soak) run soak --release --test soak -- --ignored --nocapture ;; esac
+case "$what" in all | teardown) run teardown --lib -- teardown ;; esac
 if [ "$status" -ne 0 ] && grep -q 'dealloc_box\|drop_value' "$LOGS"/*.log 2>/dev/null; then
     echo "tsan.sh: reports on a free after a decrement are likely the fence false positive" \
         "described at the top of this script"
