@@ -19,7 +19,6 @@
 //! In step 1 only the chunk's worker writes the chunk's slots; in step 2 only the stripe's
 //! worker writes the stripe's. The sequential path is step 1 with the whole region one's own.
 
-use core::ops::Range;
 use core::ptr::NonNull;
 
 use rayon::prelude::*;
@@ -98,42 +97,23 @@ pub(crate) fn trace_chunk<const SHARED: bool>(
                 }
                 rest = &tail[repeats..];
                 let times = 1 + repeats as i32;
-                subtract::<SHARED>(region, c, log, stripes, &local, edge, times);
+                // SAFETY: an edge of a live object points at a live object.
+                let Some(q) = region.locate(unsafe { edge.as_ref() }) else {
+                    continue;
+                };
+                log.target(q);
+                if !SHARED || local.contains(&q) {
+                    region.add_alone(q, -times);
+                } else {
+                    #[cfg(gc_seeded_bug = "stripe_by_source")]
+                    let q_stripe = stripes.of(c * region.chunk_len());
+                    #[cfg(not(gc_seeded_bug = "stripe_by_source"))]
+                    let q_stripe = stripes.of(q);
+                    log.remote[q_stripe].push((q as u32, times));
+                }
             }
             log.end_member();
         }
-    }
-}
-
-/// One edge of the member being traced, repeated `times` in a row, to `edge`: if it leads to a
-/// member, logged and its slot decremented now or, for a remote target with `SHARED`, kept in
-/// the log's remote edges for [`apply_stripe`].
-#[inline(always)]
-fn subtract<const SHARED: bool>(
-    region: &Region,
-    c: usize,
-    log: &mut ChunkLog,
-    stripes: &Stripes,
-    local: &Range<usize>,
-    edge: NonNull<Header>,
-    times: i32,
-) {
-    // SAFETY: an edge of a live object points at a live object.
-    let Some(q) = region.locate(unsafe { edge.as_ref() }) else {
-        return;
-    };
-    log.target(q);
-    if !SHARED || local.contains(&q) {
-        region.add_alone(q, -times);
-    } else {
-        #[cfg(gc_seeded_bug = "stripe_by_source")]
-        let q_stripe = stripes.of(c * region.chunk_len());
-        #[cfg(not(gc_seeded_bug = "stripe_by_source"))]
-        let q_stripe = {
-            let _ = c;
-            stripes.of(q)
-        };
-        log.remote[q_stripe].push((q as u32, times));
     }
 }
 
