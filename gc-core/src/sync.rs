@@ -142,6 +142,35 @@ pub(crate) fn yield_now() {
     loom::thread::yield_now();
 }
 
+/// Waiting for another thread's progress where there is nothing to sleep on: a few spins, then
+/// a yield of the core at every further try (the other thread may need it).
+#[derive(Default)]
+pub(crate) struct Backoff {
+    spins: u32,
+}
+
+impl Backoff {
+    /// Spins before a wait starts yielding.
+    const SPINS: u32 = 64;
+
+    /// One more try without progress.
+    #[inline]
+    pub(crate) fn snooze(&mut self) {
+        if self.spins < Self::SPINS {
+            self.spins += 1;
+            spin_loop();
+        } else {
+            yield_now();
+        }
+    }
+
+    /// Progress was made: the next wait starts with spins again.
+    #[inline]
+    pub(crate) fn reset(&mut self) {
+        self.spins = 0;
+    }
+}
+
 /// Monotonic time for bounded waits and pause measurement. Under loom time does not advance.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Instant(#[cfg(not(loom))] std::time::Instant);

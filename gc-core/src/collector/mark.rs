@@ -24,7 +24,7 @@ use crossbeam_deque::{Steal, Stealer, Worker};
 use super::edge_log::{EdgeLog, NONE};
 use super::region::{Region, MARKED};
 use crate::heap::HeapInner;
-use crate::sync::Ordering;
+use crate::sync::{Backoff, Ordering};
 
 /// Claims the member at `p` if it is a root not marked yet; true if this call claimed it.
 #[inline]
@@ -213,7 +213,7 @@ fn work(worker: &Worker<Task>, shared: &Shared<'_>) {
             }
         }
         shared.idle.fetch_add(1, Ordering::SeqCst);
-        let mut spins = 0u32;
+        let mut backoff = Backoff::default();
         loop {
             if shared.idle.load(Ordering::SeqCst) == shared.n {
                 return;
@@ -222,12 +222,7 @@ fn work(worker: &Worker<Task>, shared: &Shared<'_>) {
                 shared.idle.fetch_sub(1, Ordering::SeqCst);
                 break;
             }
-            spins += 1;
-            if spins < 64 {
-                core::hint::spin_loop();
-            } else {
-                std::thread::yield_now();
-            }
+            backoff.snooze();
         }
     }
 }

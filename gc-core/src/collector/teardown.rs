@@ -23,7 +23,7 @@ use crate::handle::GcAny;
 use crate::header::flag;
 use crate::heap::HeapInner;
 use crate::stats::DebugFlags;
-use crate::sync::{self, AtomicUsize, Ordering};
+use crate::sync::{AtomicUsize, Backoff, Ordering};
 
 /// Drops the values of `garbage` and frees it; returns how many `Drop`s panicked. `torn`:
 /// the scan flagged it for teardown already. The emptied list goes back to the heap's scratch.
@@ -48,12 +48,12 @@ pub(crate) fn tear_down(
     let panicked = match pool {
         Some(pool) => {
             let (panicked, kept) = drop_and_free_on_worker(pool, &garbage, debug);
-            release(&kept);
+            release_kept(&kept);
             panicked
         }
         None => {
             let (panicked, kept) = drop_and_free(&mut garbage, debug);
-            release(&garbage[..kept]);
+            release_kept(&garbage[..kept]);
             panicked
         }
     };
@@ -68,8 +68,8 @@ pub(crate) fn tear_down(
 
 /// Drops the values of `garbage` block by block and frees each member left alone after the
 /// next block; returns how many `Drop`s panicked and how many members are kept for
-/// [`release`], moved to the front of `garbage`. Nothing is allocated meanwhile: with glibc, a
-/// large allocation would consolidate every chunk freed so far.
+/// [`release_kept`], moved to the front of `garbage`. Nothing is allocated meanwhile: with glibc,
+/// a large allocation would consolidate every chunk freed so far.
 fn drop_and_free(garbage: &mut [Object], debug: DebugFlags) -> (usize, usize) {
     let (mut panicked, mut kept, mut checked) = (0, 0, 0);
     for block in blocks(garbage.len()) {
@@ -88,7 +88,7 @@ fn drop_and_free(garbage: &mut [Object], debug: DebugFlags) -> (usize, usize) {
 }
 
 /// [`drop_and_free`] with the freeing done by a worker of `pool` while the collecting thread
-/// drops; returns how many `Drop`s panicked and the members kept for [`release`].
+/// drops; returns how many `Drop`s panicked and the members kept for [`release_kept`].
 fn drop_and_free_on_worker(
     pool: &rayon::ThreadPool,
     garbage: &[Object],
@@ -159,7 +159,7 @@ impl Progress {
     /// still referenced (in `kept`), until every member is done or the drops are abandoned.
     fn free_behind(&self, garbage: &[Object], kept: &mut Vec<Object>) {
         let mut checked = 0;
-        let mut idle = 0u32;
+        let mut backoff = Backoff::default();
         while checked < garbage.len() {
             // Acquire: the drops published are done, so a count read below is final unless a
             // handle still holds the member.
@@ -178,19 +178,13 @@ impl Progress {
                     }
                 }
                 checked = upto;
-                idle = 0;
-            } else if idle < SPINS {
-                idle += 1;
-                sync::spin_loop();
+                backoff.reset();
             } else {
-                sync::yield_now();
+                backoff.snooze();
             }
         }
     }
 }
-
-/// Spins of the freeing worker waiting for the next block before it yields its core.
-const SPINS: u32 = 64;
 
 /// The collecting thread's side of [`Progress`]: publishes each block dropped, and
 /// [`ABANDONED`] if the drops unwind (a report of a panicking `Drop` that could not be
@@ -238,7 +232,7 @@ fn drop_value(object: Object, debug: DebugFlags) -> bool {
 /// Once all values are dropped: the collector's reference on each of `kept` goes, and the
 /// allocation with it once no other handle (one that escaped through a `Drop`, or a weak one)
 /// remains.
-fn release(kept: &[Object]) {
+fn release_kept(kept: &[Object]) {
     for (i, &object) in kept.iter().enumerate() {
         if let Some(ahead) = kept.get(i + PREFETCH) {
             prefetch(ahead.0.as_ptr());
