@@ -76,6 +76,6 @@ pub use heap::Heap;
 pub use mutator::{blocking, Mutator};
 #[cfg(feature = "pause-histogram")]
 pub use pauses::PauseHistograms;
-pub use stats::{CallbackId, CollectionInfo, DebugFlags, GenerationStats, Phase};
+pub use stats::{CallbackId, CollectionInfo, DebugFlags, GenerationStats, Phase, PhaseTimes};
 pub use trace::{Trace, Tracer};
 pub use weak::Weak;

@@ -4,6 +4,8 @@
 use std::sync::Arc as StdArc;
 use std::time::Duration;
 
+use crate::sync::Instant;
+
 /// Statistics of one generation (CPython `gc.get_stats()[g]`, plus timing).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct GenerationStats {
@@ -22,6 +24,23 @@ pub struct GenerationStats {
     /// Automatic collections of this generation abandoned because a thread did not reach a
     /// safepoint in time; each is retried later.
     pub missed: u64,
+}
+
+/// A lap timer: each [`Clock::lap`] is the time since the last one, for [`PhaseTimes`].
+pub(crate) struct Clock(Instant);
+
+impl Clock {
+    pub(crate) fn start() -> Clock {
+        Clock(Instant::now())
+    }
+
+    /// The time since the start or the last lap.
+    pub(crate) fn lap(&mut self) -> Duration {
+        let now = Instant::now();
+        let lap = now.duration_since(self.0);
+        self.0 = now;
+        lap
+    }
 }
 
 /// Which end of a collection a callback is told about.
@@ -50,6 +69,29 @@ pub struct CollectionInfo {
     pub time_to_safepoint: Duration,
     /// Wall time of the whole collection, finalizers and tear-down included (zero at `Start`).
     pub duration: Duration,
+    /// Where `duration` went, phase by phase (zero at `Start`).
+    pub phases: PhaseTimes,
+}
+
+/// A collection's time by phase of the collector (`docs/collector.md`). The first four run with
+/// the world stopped and add up to the pause less the time to safepoint; the last two run once
+/// it restarts. Together they are the collection's `duration` less the callbacks and reports
+/// around them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PhaseTimes {
+    /// Taking the lists of the generations collected off every shard.
+    pub take: Duration,
+    /// `subtract_refs`: tracing every member once, counting the references from outside.
+    pub subtract: Duration,
+    /// The reachability mark, from the edge log.
+    pub mark: Duration,
+    /// Judging the garbage and putting the survivors back on their lists, until the world
+    /// restarts.
+    pub relist: Duration,
+    /// Weak callbacks, finalizers and the resurrection check (zero when none is needed).
+    pub finalize: Duration,
+    /// Dropping and freeing the garbage (or saving it, with `DebugFlags::SAVEALL`).
+    pub teardown: Duration,
 }
 
 /// A registered collection callback.

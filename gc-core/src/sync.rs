@@ -189,6 +189,16 @@ impl Instant {
         #[cfg(loom)]
         return Duration::ZERO;
     }
+
+    pub(crate) fn duration_since(&self, earlier: Instant) -> Duration {
+        #[cfg(not(loom))]
+        return self.0.duration_since(earlier.0);
+        #[cfg(loom)]
+        return {
+            let _ = earlier;
+            Duration::ZERO
+        };
+    }
 }
 
 /// Declares thread-locals: std's (const-initialised) normally, loom's under `cfg(loom)` so each

@@ -4,8 +4,9 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use gc_core::{Config, Finalize, Gc, GcCell, GcLock, Heap, Trace, Tracer};
+use gc_core::{Config, Finalize, Gc, GcCell, GcLock, Heap, Phase, PhaseTimes, Trace, Tracer};
 
 fn quiet_heap() -> Heap {
     let heap = Heap::new();
@@ -456,4 +457,92 @@ fn panicking_finalizers_and_callbacks_are_reported_and_collection_goes_on() {
     drop(g);
     assert_eq!(heap.collect(), 1);
     assert_eq!(heap.objects(None).unwrap().len(), 0);
+}
+
+/// A link of a garbage ring.
+#[derive(Trace)]
+struct Link {
+    next: GcCell<Option<Gc<Link>>>,
+}
+
+/// A link of a garbage ring with a finalizer (which does nothing).
+#[derive(Trace)]
+#[gc(finalize)]
+struct FinalLink {
+    next: GcCell<Option<Gc<FinalLink>>>,
+}
+
+impl Finalize for FinalLink {
+    fn finalize(_: &Gc<Self>) {}
+}
+
+/// Makes 1,000 garbage rings of 10 links each, `make(next)` making a link.
+fn garbage_rings<T: Trace + Send + 'static>(
+    heap: &Heap,
+    make: impl Fn(Option<Gc<T>>) -> T,
+    next: impl Fn(&T) -> &GcCell<Option<Gc<T>>>,
+) {
+    for _ in 0..1_000 {
+        let first = heap.alloc(make(None));
+        let mut link = first.clone();
+        for _ in 1..10 {
+            link = heap.alloc(make(Some(link)));
+        }
+        *next(&first).borrow_mut() = Some(link);
+    }
+}
+
+#[test]
+fn a_collection_reports_its_time_by_phase() {
+    let heap = quiet_heap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    heap.add_callback(move |phase, info| sink.lock().unwrap().push((phase, *info)));
+    garbage_rings(
+        &heap,
+        |next| Link {
+            next: GcCell::new(next),
+        },
+        |link| &link.next,
+    );
+    assert_eq!(heap.collect(), 10_000);
+    garbage_rings(
+        &heap,
+        |next| FinalLink {
+            next: GcCell::new(next),
+        },
+        |link| &link.next,
+    );
+    assert_eq!(heap.collect(), 10_000);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 4);
+    for (phase, info) in seen.iter() {
+        let p = info.phases;
+        if *phase == Phase::Start {
+            assert_eq!(p, PhaseTimes::default(), "nothing timed at the start");
+            continue;
+        }
+        let stopped = p.take + p.subtract + p.mark + p.relist;
+        assert!(
+            stopped + info.time_to_safepoint <= info.pause,
+            "the stopped phases fit in the pause: {info:?}"
+        );
+        assert!(
+            stopped + p.finalize + p.teardown <= info.duration,
+            "every phase fits in the collection: {info:?}"
+        );
+        for (name, time) in [
+            ("subtract", p.subtract),
+            ("mark", p.mark),
+            ("relist", p.relist),
+            ("teardown", p.teardown),
+        ] {
+            assert!(time > Duration::ZERO, "{name} took no time: {info:?}");
+        }
+    }
+    let with_finalizers = seen[3].1.phases;
+    assert!(
+        with_finalizers.finalize > Duration::ZERO,
+        "finalizers and the resurrection check took time: {with_finalizers:?}"
+    );
 }

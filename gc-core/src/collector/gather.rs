@@ -22,6 +22,7 @@ use super::{mark, relist, subtract_refs};
 use crate::generation::{self, Handover, Object};
 use crate::header::{flag, Header};
 use crate::heap::HeapInner;
+use crate::stats::{Clock, PhaseTimes};
 use crate::trace::Tracer;
 use crate::world::{self, StopError};
 
@@ -45,6 +46,8 @@ pub(crate) struct Scan {
     pub(crate) examined: usize,
     pub(crate) pause: Duration,
     pub(crate) time_to_safepoint: Duration,
+    /// The time of the phases run with the world stopped (`take` to `relist`).
+    pub(crate) phases: PhaseTimes,
 }
 
 /// Stops the world and runs trial deletion over generations `0..=gen`. With `tear`, garbage
@@ -56,6 +59,7 @@ pub(crate) fn scan(
     tear: bool,
 ) -> Result<Scan, StopError> {
     let stopped = world::stop(timeout)?;
+    let mut clock = Clock::start();
     let dest = (gen + 1).min(heap.generations() - 1);
     let mut region = match Region::generations(heap, gen, take(heap, gen, dest)) {
         Ok(region) => region,
@@ -66,6 +70,7 @@ pub(crate) fn scan(
         }
     };
     let mut log = EdgeLog::take(heap, region.len(), region.chunk_len());
+    let take = clock.lap();
     let traced = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| {
         subtract_refs::run(heap, &region, &mut log);
     }));
@@ -75,7 +80,9 @@ pub(crate) fn scan(
         drop(stopped);
         std::panic::resume_unwind(panic);
     }
+    let subtract = clock.lap();
     mark::run(heap, &region, &log);
+    let mark = clock.lap();
     log.give_back(heap);
     let examined = region.len();
     let mut unreachable = heap.scratch.lock().garbage.take();
@@ -94,6 +101,7 @@ pub(crate) fn scan(
         .lock()
         .collected(gen, examined - unreachable.len());
     heap.reset_young();
+    let relisted = clock.lap();
     let scan = Scan {
         gen,
         examined,
@@ -104,6 +112,13 @@ pub(crate) fn scan(
         finalizers: seen.finalizers,
         pause: stopped.started().elapsed(),
         time_to_safepoint: stopped.time_to_safepoint,
+        phases: PhaseTimes {
+            take,
+            subtract,
+            mark,
+            relist: relisted,
+            ..PhaseTimes::default()
+        },
     };
     drop(stopped);
     Ok(scan)

@@ -37,7 +37,9 @@ use crate::error::GcError;
 use crate::generation;
 use crate::handle::GcAny;
 use crate::heap::{Heap, HeapInner};
-use crate::stats::{Callback, CallbackId, CollectionInfo, DebugFlags, GenerationStats, Phase};
+use crate::stats::{
+    Callback, CallbackId, Clock, CollectionInfo, DebugFlags, GenerationStats, Phase,
+};
 use crate::sync::{Instant, Ordering};
 use crate::world;
 
@@ -164,7 +166,10 @@ impl HeapInner {
         let examined = scan.examined;
         let mut pause = scan.pause;
         let time_to_safepoint = scan.time_to_safepoint;
+        let mut phases = scan.phases;
+        let mut clock = Clock::start();
         let (garbage, torn) = resurrect::finalize(self, scan, self.timeout(wait), &mut pause);
+        phases.finalize = clock.lap();
         let found = garbage.len();
         if debug.contains(DebugFlags::COLLECTABLE) {
             for object in &garbage {
@@ -181,6 +186,7 @@ impl HeapInner {
         } else {
             teardown::tear_down(self, garbage, torn, debug)
         };
+        phases.teardown = clock.lap();
         let info = CollectionInfo {
             generation: gen,
             collected: found,
@@ -189,6 +195,7 @@ impl HeapInner {
             pause,
             time_to_safepoint,
             duration: started.elapsed(),
+            phases,
         };
         {
             let mut state = self.state.lock();
