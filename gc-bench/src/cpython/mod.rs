@@ -16,10 +16,10 @@
 use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use gc_core::{Config, Gc, GcCell, Heap, Phase, Trace};
+use gc_core::{CallbackId, Config, Gc, GcCell, Heap, Phase, PhaseTimes, Trace};
 use serde::{Deserialize, Serialize};
 
 use crate::study::Mode;
@@ -133,6 +133,53 @@ pub struct Measurement {
     pub collections: Option<Vec<u64>>,
     /// C4: time spent in collections during the build (median).
     pub gc_ns: Option<u64>,
+    /// gc-core, C1–C3: the timed collections' time by phase.
+    pub phases: Option<PhaseSplit>,
+}
+
+/// gc-core's time per object in each phase of a collection (`CollectionInfo::phases`), the
+/// median over the timed collections of each phase on its own.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct PhaseSplit {
+    pub take: f64,
+    pub subtract: f64,
+    pub mark: f64,
+    pub relist: f64,
+    pub finalize: f64,
+    pub teardown: f64,
+}
+
+impl PhaseSplit {
+    /// The split of `collections` over `objects`.
+    fn of(collections: &[PhaseTimes], objects: usize) -> PhaseSplit {
+        let per_object = |phase: fn(&PhaseTimes) -> std::time::Duration| {
+            let times: Vec<u64> = collections
+                .iter()
+                .map(|p| phase(p).as_nanos() as u64)
+                .collect();
+            median(&times) as f64 / objects as f64
+        };
+        PhaseSplit {
+            take: per_object(|p| p.take),
+            subtract: per_object(|p| p.subtract),
+            mark: per_object(|p| p.mark),
+            relist: per_object(|p| p.relist),
+            finalize: per_object(|p| p.finalize),
+            teardown: per_object(|p| p.teardown),
+        }
+    }
+
+    /// The phases, named, in order.
+    pub fn named(&self) -> [(&'static str, f64); 6] {
+        [
+            ("take", self.take),
+            ("subtract", self.subtract),
+            ("mark", self.mark),
+            ("relist", self.relist),
+            ("finalize", self.finalize),
+            ("teardown", self.teardown),
+        ]
+    }
 }
 
 /// A row of the comparison table.
@@ -217,6 +264,19 @@ fn timed_collect(heap: &Heap) -> (u64, usize) {
     (t.elapsed().as_nanos() as u64, found)
 }
 
+/// The phase times of every collection of `heap` from now on, until the callback returned is
+/// removed.
+fn record_phases(heap: &Heap) -> (Arc<Mutex<Vec<PhaseTimes>>>, CallbackId) {
+    let phases = Arc::new(Mutex::new(Vec::new()));
+    let sink = phases.clone();
+    let id = heap.add_callback(move |phase, info| {
+        if phase == Phase::Stop {
+            sink.lock().expect("not poisoned").push(info.phases);
+        }
+    });
+    (phases, id)
+}
+
 /// Measures `case` on gc-core with `workers` collector workers.
 pub fn gc_core(case: Case, n: usize, workers: usize, reps: usize) -> Measurement {
     let heap = heap(workers);
@@ -225,6 +285,7 @@ pub fn gc_core(case: Case, n: usize, workers: usize, reps: usize) -> Measurement
     let mut found = 0;
     let mut collections = None;
     let mut gc_ns = None;
+    let mut phases = None;
     let objects;
     match case {
         Case::C1 => {
@@ -234,17 +295,23 @@ pub fn gc_core(case: Case, n: usize, workers: usize, reps: usize) -> Measurement
                 .collect();
             let root = m.alloc(List { items });
             heap.collect();
+            let (recorded, _) = record_phases(&heap);
             for _ in 0..reps {
                 let (t, f) = timed_collect(&heap);
                 times.push(t);
                 found = f;
             }
             objects = root.items.len() + 1;
+            phases = Some(PhaseSplit::of(
+                &recorded.lock().expect("not poisoned"),
+                objects,
+            ));
         }
         Case::C2 => {
             heap.disable();
             let rings = (n / RING).max(1);
             objects = rings * RING;
+            let mut timed = Vec::with_capacity(reps);
             for _ in 0..reps {
                 heap.collect();
                 {
@@ -268,10 +335,14 @@ pub fn gc_core(case: Case, n: usize, workers: usize, reps: usize) -> Measurement
                         firsts.push(first);
                     }
                 }
+                let (recorded, id) = record_phases(&heap);
                 let (t, f) = timed_collect(&heap);
                 times.push(t);
                 found = f;
+                heap.remove_callback(id);
+                timed.extend(recorded.lock().expect("not poisoned").iter().copied());
             }
+            phases = Some(PhaseSplit::of(&timed, objects));
         }
         Case::C3 => {
             heap.disable();
@@ -282,11 +353,16 @@ pub fn gc_core(case: Case, n: usize, workers: usize, reps: usize) -> Measurement
             }
             objects = C3_LISTS;
             heap.collect();
+            let (recorded, _) = record_phases(&heap);
             for _ in 0..reps {
                 let (t, f) = timed_collect(&heap);
                 times.push(t);
                 found = f;
             }
+            phases = Some(PhaseSplit::of(
+                &recorded.lock().expect("not poisoned"),
+                objects,
+            ));
             drop(current);
         }
         Case::C4 => {
@@ -340,6 +416,7 @@ pub fn gc_core(case: Case, n: usize, workers: usize, reps: usize) -> Measurement
         found,
         collections,
         gc_ns,
+        phases,
     }
 }
 
@@ -411,6 +488,7 @@ pub fn cpython(
         found: r.found,
         collections: r.collections,
         gc_ns: r.gc_ns.as_deref().map(median),
+        phases: None,
     })
 }
 
@@ -493,6 +571,11 @@ mod tests {
     fn gc_core_cases_find_what_they_should() {
         let c1 = gc_core(Case::C1, 1_000, 1, 1);
         assert_eq!((c1.objects, c1.found), (1_001, 0));
+        // The phases of the timed collection, not of the untimed ones around it.
+        let split = c1.phases.unwrap();
+        let timed = c1.time_ns as f64 / c1.objects as f64;
+        let phases: f64 = split.named().iter().map(|(_, t)| t).sum();
+        assert!(phases > 0.0 && phases <= timed, "{split:?} of {timed} ns");
         let c2 = gc_core(Case::C2, 2_100, 2, 2);
         assert_eq!((c2.objects, c2.found), (2_100, 2_100));
         let c3 = gc_core(Case::C3, C3_LISTS, 1, 1);

@@ -150,6 +150,27 @@ pub fn cpython_markdown(c: &Comparison) -> String {
             row_notes(r)
         );
     }
+    let split: Vec<_> = c
+        .measurements
+        .iter()
+        .filter_map(|m| m.phases.map(|p| (m, p)))
+        .collect();
+    if !split.is_empty() {
+        let _ = writeln!(s, "\ngc-core's collections by phase (`CollectionInfo::phases`), ns per object, each phase's median over the timed collections:\n");
+        let names = split[0].1.named().map(|(name, _)| name).join(" | ");
+        let _ = writeln!(s, "| case | N | workers | {names} |");
+        let _ = writeln!(s, "|---|---:|---:|{}", "---:|".repeat(6));
+        for (m, p) in split {
+            let times = p.named().map(|(_, t)| sig3(t)).join(" | ");
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {times} |",
+                m.case.id(),
+                fmt_count(m.n as f64),
+                m.workers
+            );
+        }
+    }
     s
 }
 
