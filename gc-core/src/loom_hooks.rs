@@ -96,7 +96,7 @@ impl Set {
     pub fn trace_chunk(&self, i: usize) -> Traced {
         let mut log = ChunkLog::default();
         let stripes = Stripes::new(STRIPES, self.region.len());
-        collector::trace_chunk::<true>(&self.region, i, &mut log, &stripes, &mut Vec::new());
+        collector::trace_chunk::<true>(&self.region, i, &mut log, &stripes, &mut Vec::new(), None);
         Traced { chunk: i, log }
     }
 

@@ -283,51 +283,60 @@ fn parallel_and_sequential_collections_agree() {
     }
 }
 
-#[test]
-fn a_member_with_very_many_edges_is_located_by_several_workers() {
-    // One root holds 50,000 nodes (several workers locate its edges), with repeats in a row and
-    // edges to another heap's node; the held nodes link in rings, and rings of unheld nodes
-    // are garbage.
-    let build = |heap: &Heap, other: &Gc<Node>| {
-        let root = node(heap, usize::MAX);
-        let held: Vec<Gc<Node>> = (0..50_000).map(|i| node(heap, i)).collect();
-        let unheld: Vec<Gc<Node>> = (0..10_000).map(|i| node(heap, 100_000 + i)).collect();
-        for ring in [&held, &unheld] {
-            for (i, n) in ring.iter().enumerate() {
-                n.edges
-                    .borrow_mut()
-                    .push(ring[(i + 7) % ring.len()].clone());
-            }
+/// One root holding 50,000 nodes, allocated before them (`root_last` false) or after: then its
+/// edges are located piece by piece after the chunks they reach. The first 10,000 edges go in
+/// reverse order, so the guess of where they lead is wrong; every third is repeated and
+/// followed by an edge to another heap's node. The held nodes link in rings and back to the
+/// root; rings of 10,000 unheld nodes are garbage.
+fn wide_root(heap: &Heap, other: &Gc<Node>, root_last: bool) -> Gc<Node> {
+    let first = (!root_last).then(|| node(heap, usize::MAX));
+    let held: Vec<Gc<Node>> = (0..50_000).map(|i| node(heap, i)).collect();
+    let unheld: Vec<Gc<Node>> = (0..10_000).map(|i| node(heap, 100_000 + i)).collect();
+    let root = first.unwrap_or_else(|| node(heap, usize::MAX));
+    for ring in [&held, &unheld] {
+        for (i, n) in ring.iter().enumerate() {
+            n.edges
+                .borrow_mut()
+                .push(ring[(i + 7) % ring.len()].clone());
         }
-        let mut edges = root.edges.borrow_mut();
-        for (i, n) in held.iter().enumerate() {
+    }
+    held[0].edges.borrow_mut().push(root.clone());
+    let mut edges = root.edges.borrow_mut();
+    for i in 0..held.len() {
+        let n = &held[if i < 10_000 { 9_999 - i } else { i }];
+        edges.push(n.clone());
+        if i % 3 == 0 {
             edges.push(n.clone());
-            if i % 3 == 0 {
-                edges.push(n.clone());
-                edges.push(other.clone());
-            }
+            edges.push(other.clone());
         }
-        drop(edges);
-        root
-    };
+    }
+    drop(edges);
+    root
+}
+
+#[test]
+fn a_member_with_very_many_edges_is_located_by_several_workers_and_after_its_targets() {
     let elsewhere = Heap::new();
     let other = node(&elsewhere, 0);
-    let seq = Heap::with_config(Config::default().workers(1)).unwrap();
-    seq.disable();
-    let root_seq = build(&seq, &other);
-    let found = seq.collect();
-    assert_eq!(found, 10_000);
-    for workers in [2, 3] {
-        let par = Heap::with_config(Config::default().workers(workers).parallel_cutoff(0)).unwrap();
-        par.disable();
-        let root_par = build(&par, &other);
-        assert_eq!(par.collect(), found, "{workers} workers");
-        assert_eq!(survivors(&par), survivors(&seq), "{workers} workers");
-        drop(root_par);
-        assert_eq!(par.collect(), 50_000, "the root went by reference counting");
+    for root_last in [false, true] {
+        let seq = Heap::with_config(Config::default().workers(1)).unwrap();
+        seq.disable();
+        let root_seq = wide_root(&seq, &other, root_last);
+        assert_eq!(seq.collect(), 10_000, "root last: {root_last}");
+        for workers in [2, 3] {
+            let par =
+                Heap::with_config(Config::default().workers(workers).parallel_cutoff(0)).unwrap();
+            par.disable();
+            let root_par = wide_root(&par, &other, root_last);
+            let case = format!("{workers} workers, root last: {root_last}");
+            assert_eq!(par.collect(), 10_000, "{case}");
+            assert_eq!(survivors(&par), survivors(&seq), "{case}");
+            drop(root_par);
+            assert_eq!(par.collect(), 50_001, "{case}: the root and all it held");
+        }
+        drop(root_seq);
+        assert_eq!(seq.collect(), 50_001, "root last: {root_last}");
     }
-    drop(root_seq);
-    assert_eq!(seq.collect(), 50_000);
 }
 
 /// A shared graph node for the multi-threaded test: edges behind a lock, and a count of

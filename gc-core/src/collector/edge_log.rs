@@ -59,7 +59,8 @@ impl ChunkLog {
     }
 
     /// Logs the targets of the member being traced, one per edge ([`NONE`] for an edge out of
-    /// the region), all of them remote edges: `targets` extends the log in place.
+    /// the region), in the parallel path all of them remote edges: `targets` extends the log in
+    /// place (now, or reserved to be located later: `wide`).
     pub(crate) fn wide(&mut self, log: impl FnOnce(&mut Vec<u32>)) {
         let start = self.logged();
         log(&mut self.targets);
@@ -71,6 +72,21 @@ impl ChunkLog {
         self.wide
             .iter()
             .map(|&(start, end)| &self.targets[start as usize..end as usize])
+    }
+
+    /// The targets of the chunk's members with very many edges, to write (as located later,
+    /// `wide`).
+    pub(crate) fn wide_targets_mut(&mut self) -> Vec<&mut [u32]> {
+        let mut slices = Vec::with_capacity(self.wide.len());
+        let mut rest = &mut self.targets[..];
+        let mut taken = 0;
+        for &(start, end) in &self.wide {
+            let (_, tail) = rest.split_at_mut((start - taken) as usize);
+            let (slice, tail) = tail.split_at_mut((end - start) as usize);
+            slices.push(slice);
+            (rest, taken) = (tail, end);
+        }
+        slices
     }
 
     /// Logs an edge of the member being traced.

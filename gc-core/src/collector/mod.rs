@@ -21,6 +21,7 @@ mod resurrect;
 mod scratch;
 mod subtract_refs;
 mod teardown;
+mod wide;
 
 pub(crate) use self::scratch::Scratch;
 #[cfg(loom)]

@@ -140,7 +140,7 @@ impl Region {
     }
 
     /// The same region, in chunks of `chunk` positions (the loom models use one per member).
-    #[cfg(loom)]
+    #[cfg(any(loom, test))]
     pub(crate) fn with_chunk(mut self, chunk: usize) -> Region {
         self.chunk = chunk;
         self

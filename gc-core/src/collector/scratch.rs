@@ -90,15 +90,20 @@ impl<'a> LentEdges<'a> {
 
 impl Drop for LentEdges<'_> {
     fn drop(&mut self) {
-        let mut edges = core::mem::take(&mut self.edges);
-        edges.clear();
-        if edges.capacity() > EDGES_KEPT {
-            return;
-        }
-        let kept = &mut self.heap.scratch.lock().edges;
-        if edges.capacity() > kept.0.capacity() {
-            *kept = EdgeBuffer(edges);
-        }
+        keep_edges(self.heap, core::mem::take(&mut self.edges));
+    }
+}
+
+/// Gives an edge buffer back to the heap (one lent, or one moved out of it): emptied, it is kept
+/// if larger than the kept one, up to [`EDGES_KEPT`].
+pub(crate) fn keep_edges(heap: &HeapInner, mut edges: Vec<NonNull<Header>>) {
+    edges.clear();
+    if edges.capacity() > EDGES_KEPT {
+        return;
+    }
+    let kept = &mut heap.scratch.lock().edges;
+    if edges.capacity() > kept.0.capacity() {
+        *kept = EdgeBuffer(edges);
     }
 }
 

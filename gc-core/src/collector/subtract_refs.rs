@@ -24,11 +24,13 @@ use core::ptr::NonNull;
 use rayon::prelude::*;
 
 use super::edge_log::{ChunkLog, EdgeLog, NONE};
-use super::region::{prefetch, Region, CHUNK, PREFETCH, ROOT};
-use super::scratch::LentEdges;
+use super::region::{prefetch, Region, PREFETCH, ROOT};
+use super::scratch::{keep_edges, LentEdges};
+use super::wide::{Deferred, Plan, WIDE};
 use crate::generation::Object;
 use crate::header::Header;
 use crate::heap::HeapInner;
+use crate::sync::Ordering;
 use crate::trace::Tracer;
 
 /// Traces one member with `tracer`, its edges replacing what `tracer.edges` held; false if it
@@ -57,12 +59,17 @@ fn own(region: &Region, object: &Object, readable: bool) -> i32 {
 /// (step 1 of the parallel path) and the target is outside the chunk: then it is kept in the
 /// log's remote edges (split in `stripes`) for [`apply_stripe`]. Only this call writes the
 /// slots it updates until it returns: with `SHARED`, the chunk's.
+///
+/// With `defer`, members with at least [`WIDE`] edges are not located but kept there, their
+/// targets reserved in the log (`wide`); without it, in the parallel path they are located at
+/// once by all workers.
 pub(crate) fn trace_chunk<const SHARED: bool>(
     region: &Region,
     c: usize,
     log: &mut ChunkLog,
     stripes: &Stripes,
     edges: &mut Vec<NonNull<Header>>,
+    mut defer: Option<&mut Vec<Deferred>>,
 ) {
     let chunk = region.chunk_range(c);
     let local = chunk.clone();
@@ -77,12 +84,21 @@ pub(crate) fn trace_chunk<const SHARED: bool>(
             }
             let readable = trace_member(object, &mut tracer);
             region.add_alone(base + i, own(region, object, readable));
-            let edges = &tracer.edges[..];
-            if SHARED && edges.len() >= WIDE {
-                locate_wide(region, log, edges);
-                log.end_member();
-                continue;
+            if tracer.edges.len() >= WIDE {
+                if let Some(deferred) = defer.as_deref_mut() {
+                    let edges = core::mem::take(tracer.edges);
+                    log.wide(|targets| targets.resize(targets.len() + edges.len(), NONE));
+                    deferred.push(Deferred(edges));
+                    log.end_member();
+                    continue;
+                }
+                if SHARED {
+                    locate_wide(region, log, tracer.edges);
+                    log.end_member();
+                    continue;
+                }
             }
+            let edges = &tracer.edges[..];
             // A run of one edge repeated in a row is located once.
             let mut rest = edges;
             while let Some((&edge, tail)) = rest.split_first() {
@@ -116,9 +132,6 @@ pub(crate) fn trace_chunk<const SHARED: bool>(
         }
     }
 }
-
-/// A member with at least this many edges has them located by several workers.
-const WIDE: usize = 4 * CHUNK;
 
 /// Locates the edges of one member with very many, workers sharing `edges`, each writing its
 /// targets in place in the log: all are remote edges — a target's slot may be in the chunk,
@@ -177,37 +190,98 @@ pub(crate) fn apply_stripe(region: &Region, log: &EdgeLog, s: usize, stripes: &S
     }
 }
 
-/// The sequential path: the chunks in turn, each target's slot updated at once.
+/// The sequential path: the last chunk first, deferring its members with very many edges
+/// (`wide`), then the others in order, each followed by the deferred edges guessed to lead into
+/// it; every target's slot updated as it is located.
 pub(crate) fn sequential(heap: &HeapInner, region: &Region, log: &mut EdgeLog) {
     let mut lent = LentEdges::new(heap);
     let none = Stripes::new(0, region.len());
-    for (c, chunk) in log.chunks_mut().iter_mut().enumerate() {
-        trace_chunk::<false>(region, c, chunk, &none, &mut lent.edges);
+    let Some((last, rest)) = log.chunks_mut().split_last_mut() else {
+        return;
+    };
+    let mut deferred = Vec::new();
+    trace_chunk::<false>(
+        region,
+        rest.len(),
+        last,
+        &none,
+        &mut lent.edges,
+        Some(&mut deferred),
+    );
+    let plan = Plan::new(region, &deferred, last.wide_targets_mut(), 0..rest.len());
+    for (c, (chunk, pieces)) in rest.iter_mut().zip(plan.per_chunk).enumerate() {
+        trace_chunk::<false>(region, c, chunk, &none, &mut lent.edges, None);
+        for piece in pieces {
+            piece.locate::<true>(region);
+        }
     }
+    for piece in plan.leftover {
+        piece.locate::<true>(region);
+    }
+    for Deferred(edges) in deferred {
+        keep_edges(heap, edges);
+    }
+}
+
+/// The parallel path. Step 1 as the sequential path: the last chunk first — while a second
+/// worker traces the first chunks, until it is done — then the others shared among the
+/// workers. Then step 2.
+fn parallel(heap: &HeapInner, pool: &rayon::ThreadPool, region: &Region, log: &mut EdgeLog) {
+    let stripes = Stripes::new(pool.current_num_threads(), region.len());
+    let Some((last, rest)) = log.chunks_mut().split_last_mut() else {
+        return;
+    };
+    let (mut deferred, last_chunk) = (Vec::new(), rest.len());
+    // Not the loom facade's: rayon's workers are never run under loom.
+    let traced = core::sync::atomic::AtomicBool::new(false);
+    let ((), early) = rayon::join(
+        || {
+            let mut lent = LentEdges::new(heap);
+            let defer = Some(&mut deferred);
+            trace_chunk::<true>(region, last_chunk, last, &stripes, &mut lent.edges, defer);
+            traced.store(true, Ordering::Relaxed);
+        },
+        || {
+            let mut lent = LentEdges::new(heap);
+            rest.iter_mut()
+                .enumerate()
+                .take_while(|_| !traced.load(Ordering::Relaxed))
+                .map(|(c, chunk)| {
+                    trace_chunk::<true>(region, c, chunk, &stripes, &mut lent.edges, None);
+                })
+                .count()
+        },
+    );
+    let pending = early..rest.len();
+    let plan = Plan::new(region, &deferred, last.wide_targets_mut(), pending);
+    rest[early..]
+        .par_iter_mut()
+        .zip(plan.per_chunk)
+        .enumerate()
+        .for_each_init(
+            || LentEdges::new(heap),
+            |lent, (i, (chunk, pieces))| {
+                let c = early + i;
+                trace_chunk::<true>(region, c, chunk, &stripes, &mut lent.edges, None);
+                for piece in pieces {
+                    piece.locate::<false>(region);
+                }
+            },
+        );
+    plan.leftover
+        .into_par_iter()
+        .for_each(|piece| piece.locate::<false>(region));
+    for Deferred(edges) in deferred {
+        keep_edges(heap, edges);
+    }
+    (0..stripes.count)
+        .into_par_iter()
+        .for_each(|s| apply_stripe(region, log, s, &stripes));
 }
 
 pub(crate) fn run(heap: &HeapInner, region: &Region, log: &mut EdgeLog) {
     match heap.parallel_pool(region.len()) {
-        Some(pool) => pool.install(|| {
-            let stripes = Stripes::new(pool.current_num_threads(), region.len());
-            // Last chunk first: a container is usually allocated after what it holds, so the
-            // members with the most edges sit late in the lists, and a worker that starts on
-            // them leaves the rest to be shared rather than finishing alone (C1's root, a
-            // million edges: step 1 about 10 % shorter with two workers).
-            log.chunks_mut()
-                .par_iter_mut()
-                .enumerate()
-                .rev()
-                .for_each_init(
-                    || LentEdges::new(heap),
-                    |lent, (c, chunk)| {
-                        trace_chunk::<true>(region, c, chunk, &stripes, &mut lent.edges);
-                    },
-                );
-            (0..stripes.count)
-                .into_par_iter()
-                .for_each(|s| apply_stripe(region, log, s, &stripes));
-        }),
+        Some(pool) => pool.install(|| parallel(heap, pool, region, log)),
         None => sequential(heap, region, log),
     }
 }
