@@ -33,11 +33,17 @@ pub(crate) struct ChunkLog {
     /// Edges to members outside the chunk, `(target, times)`, split by the stripe of the target:
     /// the parallel `subtract_refs` applies them once every chunk is traced, one worker per
     /// stripe.
-    pub(crate) remote: Vec<Vec<(u32, i32)>>,
-    /// The targets (ranges of `targets`) of the chunk's members with very many edges: every
-    /// one a remote edge, which each stripe's worker picks out its own from.
+    pub(crate) remote: Vec<Vec<RemoteEdge>>,
+    /// The targets (ranges of `targets`) of the chunk's members with very many edges located at
+    /// once: every one a remote edge, which each stripe's worker picks out its own from.
     wide: Vec<(u32, u32)>,
+    /// The targets (ranges of `targets`) of the chunk's members with very many edges whose
+    /// locating was deferred (`wide`): reserved as [`NONE`], written and applied by the pieces.
+    deferred: Vec<(u32, u32)>,
 }
+
+/// An edge to a member outside the chunk: `(target, times)`.
+pub(crate) type RemoteEdge = (u32, i32);
 
 /// A logged target that is not a member (in the slices of members with very many edges).
 pub(crate) const NONE: u32 = u32::MAX;
@@ -56,15 +62,22 @@ impl ChunkLog {
             stripe.clear();
         }
         self.wide.clear();
+        self.deferred.clear();
     }
 
     /// Logs the targets of the member being traced, one per edge ([`NONE`] for an edge out of
-    /// the region), in the parallel path all of them remote edges: `targets` extends the log in
-    /// place (now, or reserved to be located later: `wide`).
+    /// the region), all of them remote edges: `targets` extends the log in place.
     pub(crate) fn wide(&mut self, log: impl FnOnce(&mut Vec<u32>)) {
         let start = self.logged();
         log(&mut self.targets);
         self.wide.push((start, self.logged()));
+    }
+
+    /// Reserves `len` targets for the member being traced, to be located later (`wide`).
+    pub(crate) fn defer(&mut self, len: usize) {
+        let start = self.logged();
+        self.targets.resize(self.targets.len() + len, NONE);
+        self.deferred.push((start, self.logged()));
     }
 
     /// The targets of the chunk's members with very many edges ([`ChunkLog::wide`]).
@@ -74,19 +87,19 @@ impl ChunkLog {
             .map(|&(start, end)| &self.targets[start as usize..end as usize])
     }
 
-    /// The targets of the chunk's members with very many edges, to write (as located later,
-    /// `wide`).
-    pub(crate) fn wide_targets_mut(&mut self) -> Vec<&mut [u32]> {
-        let mut slices = Vec::with_capacity(self.wide.len());
+    /// The targets reserved by [`ChunkLog::defer`], in order, to write; and the chunk's remote
+    /// edges, to add to.
+    pub(crate) fn deferred_mut(&mut self) -> (Vec<&mut [u32]>, &mut [Vec<RemoteEdge>]) {
+        let mut slices = Vec::with_capacity(self.deferred.len());
         let mut rest = &mut self.targets[..];
         let mut taken = 0;
-        for &(start, end) in &self.wide {
+        for &(start, end) in &self.deferred {
             let (_, tail) = rest.split_at_mut((start - taken) as usize);
             let (slice, tail) = tail.split_at_mut((end - start) as usize);
             slices.push(slice);
             (rest, taken) = (tail, end);
         }
-        slices
+        (slices, &mut self.remote)
     }
 
     /// Logs an edge of the member being traced.

@@ -18,6 +18,11 @@
 //!
 //! In step 1 only the chunk's worker writes the chunk's slots; in step 2 only the stripe's
 //! worker writes the stripe's. The sequential path is step 1 with the whole region one's own.
+//!
+//! Both paths trace the last chunk first and leave the edges of its members with very many
+//! (a list of a million objects, allocated after them) to be located piece by piece, each
+//! after the chunk it leads into is traced and while that chunk's headers are in cache
+//! (`wide`).
 
 use core::ptr::NonNull;
 
@@ -26,7 +31,7 @@ use rayon::prelude::*;
 use super::edge_log::{ChunkLog, EdgeLog, NONE};
 use super::region::{prefetch, Region, PREFETCH, ROOT};
 use super::scratch::{keep_edges, LentEdges};
-use super::wide::{Deferred, Plan, WIDE};
+use super::wide::{Deferred, Plan, Sink, WIDE};
 use crate::generation::Object;
 use crate::header::Header;
 use crate::heap::HeapInner;
@@ -87,7 +92,7 @@ pub(crate) fn trace_chunk<const SHARED: bool>(
             if tracer.edges.len() >= WIDE {
                 if let Some(deferred) = defer.as_deref_mut() {
                     let edges = core::mem::take(tracer.edges);
-                    log.wide(|targets| targets.resize(targets.len() + edges.len(), NONE));
+                    log.defer(edges.len());
                     deferred.push(Deferred(edges));
                     log.end_member();
                     continue;
@@ -208,15 +213,16 @@ pub(crate) fn sequential(heap: &HeapInner, region: &Region, log: &mut EdgeLog) {
         &mut lent.edges,
         Some(&mut deferred),
     );
-    let plan = Plan::new(region, &deferred, last.wide_targets_mut(), 0..rest.len());
+    let (targets, _) = last.deferred_mut();
+    let plan = Plan::new(region, &deferred, targets, 0..rest.len());
     for (c, (chunk, pieces)) in rest.iter_mut().zip(plan.per_chunk).enumerate() {
         trace_chunk::<false>(region, c, chunk, &none, &mut lent.edges, None);
         for piece in pieces {
-            piece.locate::<true>(region);
+            piece.locate(region, &mut Sink::Apply);
         }
     }
     for piece in plan.leftover {
-        piece.locate::<true>(region);
+        piece.locate(region, &mut Sink::Apply);
     }
     for Deferred(edges) in deferred {
         keep_edges(heap, edges);
@@ -252,8 +258,8 @@ fn parallel(heap: &HeapInner, pool: &rayon::ThreadPool, region: &Region, log: &m
                 .count()
         },
     );
-    let pending = early..rest.len();
-    let plan = Plan::new(region, &deferred, last.wide_targets_mut(), pending);
+    let (targets, last_remote) = last.deferred_mut();
+    let plan = Plan::new(region, &deferred, targets, early..rest.len());
     rest[early..]
         .par_iter_mut()
         .zip(plan.per_chunk)
@@ -263,14 +269,26 @@ fn parallel(heap: &HeapInner, pool: &rayon::ThreadPool, region: &Region, log: &m
             |lent, (i, (chunk, pieces))| {
                 let c = early + i;
                 trace_chunk::<true>(region, c, chunk, &stripes, &mut lent.edges, None);
+                let mut sink = Sink::Owner {
+                    own: region.chunk_range(c),
+                    remote: &mut chunk.remote,
+                    stripes: &stripes,
+                };
                 for piece in pieces {
-                    piece.locate::<false>(region);
+                    piece.locate(region, &mut sink);
                 }
             },
         );
-    plan.leftover
-        .into_par_iter()
-        .for_each(|piece| piece.locate::<false>(region));
+    // With no chunk left to trace, the pieces are located as the last chunk's, whose slots no
+    // worker writes until step 2.
+    let mut sink = Sink::Owner {
+        own: region.chunk_range(last_chunk),
+        remote: last_remote,
+        stripes: &stripes,
+    };
+    for piece in plan.leftover {
+        piece.locate(region, &mut sink);
+    }
     for Deferred(edges) in deferred {
         keep_edges(heap, edges);
     }

@@ -11,24 +11,30 @@
 //! each edge leads from where the first ones do.
 //!
 //! ```text
-//!  positions:   chunk 0        chunk 1        chunk 2  ...   last chunk (traced first)
-//!               [a0 .. a4095]  [a4096 ..   ]  [ ..   ]       [ .. root ]
-//!  root's edges:  0 .. 4095      4096 .. 8191   ...          the guess: edge k at position k + offset
-//!  pieces:        piece 0        piece 1        ...          leftover (guessed outside the chunks)
-//!  tracing chunk c, then locating piece c: the headers of a(c·4096) .. are still in cache
+//!  positions:     chunk 0         chunk 1         ...   chunk n-1       last chunk (traced first)
+//!                 [a0 .. a4095]   [a4096 .. ]           [ .. ]          [ .. root ]
+//!  root's edges:  0 .. 4095       4096 .. 8191    ...                   guess: edge k at k + offset
+//!  pieces:        piece 0         piece 1         ...   piece n-1
+//!  a worker:      trace chunk c, then locate piece c: a4096c .. are still in cache
 //! ```
 //!
-//! A wrong guess costs what not guessing does: a piece's headers come from memory. Every
-//! target is written in the piece's slice of the log (`NONE` for an edge out of the region), so
-//! the log is the same as when located at once; in the parallel path these are remote edges
-//! (applied by stripe in step 2), in the sequential one each target's slot is decremented as it
-//! is located.
+//! With several workers, one traces the last chunk while another traces chunks from the first
+//! on; the pieces of the chunks traced meanwhile, and those guessed into the last chunk or out
+//! of the region, are shared out among the chunks still to trace. A wrong guess costs what not
+//! guessing does: the piece's headers come from memory.
+//!
+//! Every target is written in the piece's slice of the log (`NONE` for an edge out of the
+//! region), so the log is as if located at once. The decrements go to a [`Sink`]: in the
+//! sequential path to the slots at once; in the parallel one, the worker that traced chunk `c`
+//! decrements the slots of chunk `c`, which it alone writes during step 1, and keeps every other
+//! target as a remote edge of chunk `c` for step 2.
 
 use core::ops::Range;
 use core::ptr::NonNull;
 
-use super::edge_log::NONE;
+use super::edge_log::{RemoteEdge, NONE};
 use super::region::{prefetch, Region, CHUNK, PREFETCH};
+use super::subtract_refs::Stripes;
 use crate::generation::Object;
 use crate::header::Header;
 
@@ -52,24 +58,40 @@ pub(crate) struct Piece<'a> {
     targets: &'a mut [u32],
 }
 
+/// Where the targets a piece locates are applied.
+pub(crate) enum Sink<'s> {
+    /// The sequential path: each target's slot is decremented at once.
+    Apply,
+    /// A worker of the parallel step 1, writing the slots of `own` alone (the chunk it has
+    /// traced): a target there is decremented at once, any other kept in `remote`, by stripe,
+    /// for step 2.
+    Owner {
+        own: Range<usize>,
+        remote: &'s mut [Vec<RemoteEdge>],
+        stripes: &'s Stripes,
+    },
+}
+
 impl Piece<'_> {
-    /// Locates the piece's edges into its targets; with `APPLY` (the sequential path), also
-    /// decrements each target's slot at once.
-    pub(crate) fn locate<const APPLY: bool>(self, region: &Region) {
+    /// Locates the piece's edges into its targets, and applies them to `sink`.
+    pub(crate) fn locate(self, region: &Region, sink: &mut Sink<'_>) {
         for (i, (edge, target)) in self.edges.iter().zip(self.targets).enumerate() {
             if let Some(ahead) = self.edges.get(i + PREFETCH) {
                 prefetch(ahead.0.as_ptr());
             }
             // An edge of a live object points at a live object.
-            *target = match region.locate(edge.header()) {
-                Some(q) => {
-                    if APPLY {
-                        region.add_alone(q, -1);
-                    }
-                    q as u32
-                }
-                None => NONE,
+            let Some(q) = region.locate(edge.header()) else {
+                *target = NONE;
+                continue;
             };
+            *target = q as u32;
+            match sink {
+                Sink::Apply => region.add_alone(q, -1),
+                Sink::Owner { own, .. } if own.contains(&q) => region.add_alone(q, -1),
+                Sink::Owner {
+                    remote, stripes, ..
+                } => remote[stripes.of(q)].push((q as u32, 1)),
+            }
         }
     }
 }
@@ -77,11 +99,13 @@ impl Piece<'_> {
 /// Where the deferred edges are to be located: pieces per chunk of positions, to be located
 /// right after that chunk is traced, and the rest.
 pub(crate) struct Plan<'a> {
-    /// `per_chunk[i]`: the pieces guessed to lead into the `i`-th chunk still to be traced.
+    /// `per_chunk[i]`: the pieces guessed to lead into the `i`-th chunk still to be traced,
+    /// then a share of the others.
     pub(crate) per_chunk: Vec<Vec<Piece<'a>>>,
     /// Pieces guessed to lead elsewhere (into a chunk traced already, or out of the region), or
-    /// of members whose first edges lead out of the region: located after all chunks, in runs
-    /// of at most [`CHUNK`] edges.
+    /// of members whose first edges lead out of the region, in runs of at most a chunk's length:
+    /// shared out among the chunks still to be traced, as their headers come from memory
+    /// wherever they are located; left here only if no chunk is.
     pub(crate) leftover: Vec<Piece<'a>>,
 }
 
@@ -103,7 +127,7 @@ impl<'a> Plan<'a> {
             debug_assert_eq!(edges.0.len(), targets.len());
             let edges = Object::from_edges(&edges.0);
             let Some(offset) = guess(region, edges) else {
-                plan.leave(edges, targets);
+                plan.leave(region, edges, targets);
                 continue;
             };
             // Edge `k` is guessed at position `k + offset`: chunk `c` gets the edges from
@@ -122,18 +146,25 @@ impl<'a> Plan<'a> {
                             targets: run_targets,
                         });
                     }
-                    _ => plan.leave(run, run_targets),
+                    _ => plan.leave(region, run, run_targets),
                 }
                 (edges, targets, done) = (rest, rest_targets, start as usize);
             }
-            plan.leave(edges, targets);
+            plan.leave(region, edges, targets);
+        }
+        let (pieces, chunks) = (plan.leftover.len(), plan.per_chunk.len());
+        if chunks > 0 {
+            for (j, piece) in plan.leftover.drain(..).enumerate() {
+                plan.per_chunk[j * chunks / pieces].push(piece);
+            }
         }
         plan
     }
 
-    /// Leaves `edges` to be located after all chunks, in runs of at most [`CHUNK`].
-    fn leave(&mut self, edges: &'a [Object], targets: &'a mut [u32]) {
-        let runs = edges.chunks(CHUNK).zip(targets.chunks_mut(CHUNK));
+    /// Leaves `edges` out of the per-chunk pieces, in runs of at most a chunk's length.
+    fn leave(&mut self, region: &Region, edges: &'a [Object], targets: &'a mut [u32]) {
+        let size = region.chunk_len();
+        let runs = edges.chunks(size).zip(targets.chunks_mut(size));
         self.leftover
             .extend(runs.map(|(edges, targets)| Piece { edges, targets }));
     }
@@ -221,20 +252,70 @@ mod tests {
             .iter()
             .map(|p| positions(&region, p))
             .collect();
+        // Each pending chunk gets the pieces guessed into it, then a share of the rest: the
+        // first member's edges into chunk 0 (traced already) and into the last chunk, and all
+        // of the second member's, in runs of a chunk's length.
         assert_eq!(
             in_chunk,
             [
-                vec![vec![4, 5, 6, 7], vec![NONE, 5, 6, 7]],
-                vec![vec![8, 9, 10, 11]],
-                vec![vec![12, 13, 14, 15]],
+                vec![
+                    vec![4, 5, 6, 7],
+                    vec![NONE, 5, 6, 7],
+                    vec![2, 3],
+                    vec![16, 17]
+                ],
+                vec![
+                    vec![8, 9, 10, 11],
+                    vec![17, 16, 15, 14],
+                    vec![13, 12, 11, 10]
+                ],
+                vec![vec![12, 13, 14, 15], vec![9, 8, 7, 6], vec![5, 4, 3, 2]],
             ]
         );
-        let left: Vec<u32> = positions(&region, &plan.leftover).concat();
-        let reversed: Vec<u32> = (2..18).rev().collect();
-        assert_eq!(left, [&[2, 3, 16, 17][..], &reversed].concat());
-        for piece in plan.per_chunk.into_iter().flatten().chain(plan.leftover) {
-            piece.locate::<false>(&region);
+        assert!(plan.leftover.is_empty());
+        // Each chunk's worker decrements the slots of its own chunk at once and keeps the
+        // other targets as remote edges, by stripe (two stripes: positions 0..10 and 10..18, as
+        // `Stripes` rounds).
+        let stripes = Stripes::new(2, region.len());
+        let mut remote = Vec::new();
+        for (i, pieces) in plan.per_chunk.into_iter().enumerate() {
+            let mut chunk_remote = vec![Vec::new(), Vec::new()];
+            let mut sink = Sink::Owner {
+                own: region.chunk_range(i + 1),
+                remote: &mut chunk_remote,
+                stripes: &stripes,
+            };
+            for piece in pieces {
+                piece.locate(&region, &mut sink);
+            }
+            remote.push(chunk_remote);
         }
+        let slots: Vec<i32> = (0..18)
+            .map(|p| region.slot(p).load(Ordering::Relaxed))
+            .collect();
+        assert_eq!(
+            slots,
+            [0, 0, 0, 0, -1, -2, -2, -2, -1, -1, -2, -2, -1, -1, -1, -1, 0, 0]
+        );
+        let stripe = |chunk: usize, s: usize| -> Vec<u32> {
+            remote[chunk][s]
+                .iter()
+                .map(|&(q, times)| {
+                    assert_eq!(times, 1);
+                    q
+                })
+                .collect()
+        };
+        assert_eq!((stripe(0, 0), stripe(0, 1)), (vec![2, 3], vec![16, 17]));
+        assert_eq!(
+            (stripe(1, 0), stripe(1, 1)),
+            (vec![], vec![17, 16, 15, 14, 13, 12])
+        );
+        assert_eq!(
+            (stripe(2, 0), stripe(2, 1)),
+            (vec![9, 8, 7, 6, 5, 4, 3, 2], vec![])
+        );
+        let reversed: Vec<u32> = (2..18).rev().collect();
         assert_eq!(targets[0], (2..18).collect::<Vec<u32>>());
         assert_eq!(targets[1], reversed);
         assert_eq!(targets[2], [NONE, 5, 6, 7]);
