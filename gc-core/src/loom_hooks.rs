@@ -9,12 +9,10 @@
 //! phase; the set only stands in for `gather`, which would need a stopped world and the heap's
 //! lists.
 
-use crate::collector::{self, ChunkLog, EdgeLog, Region, Stripes, MARKED};
+use crate::collector::{self, flag_set, unflag_set, ChunkLog, EdgeLog, Region, Stripes, MARKED};
 use crate::generation::Object;
 use crate::handle::GcAny;
-use crate::header::flag;
 use crate::heap::Heap;
-use crate::sync::Ordering;
 use crate::world;
 
 /// Stripes of the parallel `subtract_refs` in a model: one per worker.
@@ -50,14 +48,7 @@ impl Set {
             .into_iter()
             .map(|handle| Object(handle.header_ptr()))
             .collect();
-        let positions = objects
-            .iter()
-            .map(|o| o.header().index.load(Ordering::Relaxed))
-            .collect();
-        for (i, object) in objects.iter().enumerate() {
-            object.header().set(flag::IN_SET);
-            object.header().index.store(i as u32, Ordering::Relaxed);
-        }
+        let positions = flag_set(&objects);
         let region = Region::flagged(&heap.inner, objects, 0).with_chunk(1);
         Set {
             log: EdgeLog::new(region.len(), 1),
@@ -145,10 +136,6 @@ impl Set {
 
 impl Drop for Set {
     fn drop(&mut self) {
-        for (object, &position) in self.region.segments[0].objects.iter().zip(&self.positions) {
-            let header = object.header();
-            header.clear(flag::IN_SET);
-            header.index.store(position, Ordering::Relaxed);
-        }
+        unflag_set(&self.region.segments[0].objects, &self.positions);
     }
 }

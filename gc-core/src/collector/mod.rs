@@ -28,7 +28,7 @@ pub(crate) use self::scratch::Scratch;
 pub(crate) use self::{
     edge_log::{ChunkLog, EdgeLog},
     mark::{claim_root, mark_from, sequential as mark_sequential},
-    region::{Region, MARKED},
+    region::{flag_set, unflag_set, Region, MARKED},
     subtract_refs::{apply_stripe, sequential as subtract_sequential, trace_chunk, Stripes},
 };
 

@@ -278,6 +278,31 @@ impl Region {
     }
 }
 
+/// Flags `objects` `IN_SET`, each one's `index` its position here, as the resurrection check's
+/// region is made; returns their list positions, for [`unflag_set`]. For tests and the loom
+/// models, which stand in for a stopped world.
+#[cfg(any(loom, test))]
+pub(crate) fn flag_set(objects: &[Object]) -> Vec<u32> {
+    let listed = objects
+        .iter()
+        .map(|o| o.header().index.load(Ordering::Relaxed))
+        .collect();
+    for (i, object) in objects.iter().enumerate() {
+        object.header().set(flag::IN_SET);
+        object.header().index.store(i as u32, Ordering::Relaxed);
+    }
+    listed
+}
+
+/// Undoes [`flag_set`]: the objects back at their list positions `listed`.
+#[cfg(any(loom, test))]
+pub(crate) fn unflag_set(objects: &[Object], listed: &[u32]) {
+    for (object, &position) in objects.iter().zip(listed) {
+        object.header().clear(flag::IN_SET);
+        object.header().index.store(position, Ordering::Relaxed);
+    }
+}
+
 /// How far ahead of a walk over objects or edges the next headers are fetched into cache: far
 /// enough to cover a miss to memory while the objects between are handled (measured at 10^6
 /// objects, one worker: 8 → 32 made `subtract_refs` about 20 % faster and the relist of garbage

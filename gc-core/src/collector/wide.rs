@@ -183,7 +183,7 @@ fn guess(region: &Region, edges: &[Object]) -> Option<isize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::header::flag;
+    use crate::collector::region::{flag_set, unflag_set};
     use crate::sync::Ordering;
     use crate::test_support::quiet_heap;
     use crate::{Gc, GcCell, Trace};
@@ -213,14 +213,7 @@ mod tests {
         let nodes: Vec<Gc<Node>> = (0..18).map(|_| node()).collect();
         let outsider = node();
         let objects: Vec<Object> = nodes.iter().map(|n| Object(n.header_ptr())).collect();
-        let listed: Vec<u32> = objects
-            .iter()
-            .map(|o| o.header().index.load(Ordering::Relaxed))
-            .collect();
-        for (i, object) in objects.iter().enumerate() {
-            object.header().set(flag::IN_SET);
-            object.header().index.store(i as u32, Ordering::Relaxed);
-        }
+        let listed = flag_set(&objects);
         // Chunks of 4 positions: 0..4, 4..8, 8..12, 12..16 and the last, 16..18, traced first;
         // chunk 0 traced meanwhile too, so chunks 1 to 3 are pending.
         let region = Region::flagged(&heap.inner, objects.clone(), 0).with_chunk(4);
@@ -319,9 +312,6 @@ mod tests {
         assert_eq!(targets[0], (2..18).collect::<Vec<u32>>());
         assert_eq!(targets[1], reversed);
         assert_eq!(targets[2], [NONE, 5, 6, 7]);
-        for (object, position) in objects.iter().zip(listed) {
-            object.header().clear(flag::IN_SET);
-            object.header().index.store(position, Ordering::Relaxed);
-        }
+        unflag_set(&objects, &listed);
     }
 }
