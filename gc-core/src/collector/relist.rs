@@ -79,7 +79,7 @@ pub(crate) fn relist(
         None => {
             unreachable.clear();
             for c in 0..region.chunks() {
-                judging.chunk(c, &mut |object| unreachable.push(object));
+                judging.chunk(c, false, &mut |object| unreachable.push(object));
             }
         }
     }
@@ -155,26 +155,35 @@ struct Judging<'a> {
 }
 
 impl Judging<'_> {
-    /// Judges chunk `c`, handing its unreachable members to `put` in position order.
-    fn chunk(&self, c: usize, put: &mut impl FnMut(Object)) {
+    /// Judges chunk `c`, handing its unreachable members to `put` in position order; `clean`:
+    /// it is known to hold no garbage.
+    fn chunk(&self, c: usize, clean: bool, put: &mut impl FnMut(Object)) {
         let (region, mut needs) = (self.region, 0);
         for (s, base, objects) in region.slices(region.chunk_range(c)) {
+            // The slots alone tell the survivors: a slice without garbage (most of an old
+            // generation) is done without reading its objects.
+            let positions = base..base + objects.len();
+            let survivors = if clean {
+                objects.len()
+            } else {
+                positions.filter(|&p| region.is_marked(p)).count()
+            };
+            self.survivors[s].fetch_add(survivors, Ordering::Relaxed);
+            if survivors == objects.len() {
+                continue;
+            }
             // Survivors in place are not touched, only their slots read: headers are fetched
             // ahead only in younger lists, mostly garbage or promoted.
             let fetch = region.segments[s].gen != self.dest;
-            let mut survivors = 0;
             for (i, &object) in objects.iter().enumerate() {
                 if let Some(ahead) = objects.get(i + PREFETCH).filter(|_| fetch) {
                     prefetch(ahead.0.as_ptr());
                 }
-                if region.is_marked(base + i) {
-                    survivors += 1;
-                } else {
+                if !region.is_marked(base + i) {
                     needs |= judge(object, self.judged);
                     put(object);
                 }
             }
-            self.survivors[s].fetch_add(survivors, Ordering::Relaxed);
         }
         self.needs.fetch_or(needs, Ordering::Relaxed);
     }
@@ -214,7 +223,7 @@ impl Judging<'_> {
             );
         } else if let Some(c) = chunks.clone().next() {
             let mut n = 0;
-            self.chunk(c, &mut |object| {
+            self.chunk(c, counts[c] == 0, &mut |object| {
                 out[n] = object;
                 n += 1;
             });
