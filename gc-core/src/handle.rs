@@ -18,6 +18,10 @@ use crate::world;
 ///
 /// `Gc<T>` is `Send + Sync` when `T` is. Handles to members of a garbage cycle that is being
 /// torn down panic on dereference rather than expose a dropped value.
+///
+/// `repr(transparent)`: a handle is one pointer to its object, which starts with the header, so
+/// a slice of handles reads as a slice of header pointers ([`Gc::headers`]).
+#[repr(transparent)]
 pub struct Gc<T> {
     ptr: NonNull<GcBox<T>>,
     _owns: PhantomData<GcBox<T>>,
@@ -52,6 +56,16 @@ impl<T> Gc<T> {
     #[inline]
     pub(crate) fn header_ptr(&self) -> NonNull<Header> {
         self.ptr.cast()
+    }
+
+    /// The header pointers of a slice of handles, in place.
+    #[inline]
+    pub(crate) fn headers(handles: &[Gc<T>]) -> &[NonNull<Header>] {
+        // SAFETY: `Gc<T>` is `repr(transparent)` over `NonNull<GcBox<T>>`, a pointer of the
+        // layout of `NonNull<Header>`, and `GcBox` is `repr(C)` with the header first: each
+        // element read as a header pointer points at its object's header. Same length, and the
+        // slice keeps the borrow's lifetime.
+        unsafe { core::slice::from_raw_parts(handles.as_ptr().cast(), handles.len()) }
     }
 
     /// Gives the handle up without dropping its reference.

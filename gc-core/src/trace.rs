@@ -31,6 +31,11 @@ use crate::header::Header;
 /// `trace` runs while the world is stopped, possibly on another thread than the owner's: it must
 /// not clone, drop or allocate handles, borrow gc cells other than through their `Trace` impls,
 /// or call into the heap. Doing so panics with a clear message rather than deadlocking.
+///
+/// The edges reported must stay as they are until the world restarts: handles that change are
+/// held in gc cells ([`GcCell`](crate::GcCell)), whose writers wait for the world, never behind
+/// other interior mutability. The collector reads a reported slice of handles (a
+/// `Vec<Gc<T>>`'s buffer) in place after `trace` has returned.
 pub unsafe trait Trace: Sized {
     /// `false` when the type can never hold a `Gc` (an atomic, untracked type).
     const TRACKED: bool = true;
@@ -39,11 +44,29 @@ pub unsafe trait Trace: Sized {
     const FINALIZER: Option<fn(&Gc<Self>)> = None;
     /// Reports the value's direct edges by calling `Trace::trace` on each field.
     fn trace(&self, tracer: &mut Tracer<'_>);
+
+    /// Reports the edges of a slice of values, what `Vec<Self>`, `[Self; N]` and `Box<[Self]>`
+    /// report: each value's in turn. A slice of handles overrides it to report the handles as
+    /// they lie, one run, which the collector may read in place instead of copying. An
+    /// override must report exactly the edges of the values' `trace`.
+    #[doc(hidden)]
+    #[inline]
+    fn trace_slice(values: &[Self], tracer: &mut Tracer<'_>) {
+        for value in values {
+            value.trace(tracer);
+        }
+    }
 }
 
 /// Records the edges an object reports. Handed to [`Trace::trace`].
 pub struct Tracer<'a> {
+    /// The edges reported, copied, unless they are one run left in place (`in_place`).
     pub(crate) edges: &'a mut Vec<NonNull<Header>>,
+    /// The object's edges when they are one slice of handles reported as it lies in the value
+    /// (only by a tracer made with [`Tracer::in_place`], and only while `edges` is empty).
+    run: Option<InPlace>,
+    /// Slices of handles may be left in place rather than copied ([`Tracer::in_place`]).
+    in_place: bool,
     /// Record edges to untracked objects too (for `referents`); the collector skips them.
     pub(crate) all: bool,
     /// The world is stopped: cells are read without taking their borrow.
@@ -58,6 +81,8 @@ impl<'a> Tracer<'a> {
     pub(crate) fn new(edges: &'a mut Vec<NonNull<Header>>, stopped: bool) -> Self {
         Tracer {
             edges,
+            run: None,
+            in_place: false,
             all: false,
             stopped,
             blocked: false,
@@ -65,9 +90,82 @@ impl<'a> Tracer<'a> {
         }
     }
 
+    /// A tracer for the stopped world that leaves an object's edges where they lie when they
+    /// are one slice of handles ([`Tracer::traced`], [`Tracer::take_traced`]).
+    ///
+    /// # Safety
+    /// The world is stopped, and stays stopped as long as any edges this tracer records are
+    /// used: its [`traced`](Tracer::traced) ones and every [`MemberEdges`] taken from it. Until
+    /// then nothing can change or free a member's value (the [`Trace`] contract).
+    pub(crate) unsafe fn in_place(edges: &'a mut Vec<NonNull<Header>>) -> Self {
+        Tracer {
+            in_place: true,
+            ..Tracer::new(edges, true)
+        }
+    }
+
     #[inline]
     pub(crate) fn edge<T: Trace>(&mut self, gc: &Gc<T>) {
+        if self.run.is_some() {
+            self.copy_run();
+        }
         self.edges.push(gc.header_ptr());
+    }
+
+    /// Records a slice of handles: left in place if they are the object's first edges and the
+    /// tracer allows it, else copied.
+    #[inline]
+    fn edges_of<T: Trace>(&mut self, handles: &[Gc<T>]) {
+        let headers = Gc::headers(handles);
+        if self.in_place && self.run.is_none() && self.edges.is_empty() {
+            self.run = Some(InPlace {
+                start: NonNull::from(headers).cast(),
+                len: headers.len(),
+            });
+            return;
+        }
+        if self.run.is_some() {
+            self.copy_run();
+        }
+        self.edges.extend_from_slice(headers);
+    }
+
+    /// The object reports more edges after a run left in place: the run is copied first, so
+    /// `edges` holds them all in order.
+    #[cold]
+    fn copy_run(&mut self) {
+        if let Some(run) = self.run.take() {
+            // SAFETY: the run was recorded by this tracer, made with `in_place`.
+            self.edges.extend_from_slice(unsafe { run.edges() });
+        }
+    }
+
+    /// Empties the tracer for the next object.
+    #[inline]
+    pub(crate) fn clear(&mut self) {
+        self.edges.clear();
+        self.run = None;
+        self.blocked = false;
+    }
+
+    /// The edges recorded since the last [`clear`](Tracer::clear), in the order reported.
+    #[inline]
+    pub(crate) fn traced(&self) -> &[NonNull<Header>] {
+        match self.run {
+            // SAFETY: a run is recorded only by a tracer made with `in_place`, whose caller
+            // keeps the world stopped while its edges are used.
+            Some(run) => unsafe { run.edges() },
+            None => self.edges,
+        }
+    }
+
+    /// Takes the edges recorded since the last [`clear`](Tracer::clear) out of the tracer (its
+    /// buffer with them, if they were copied).
+    pub(crate) fn take_traced(&mut self) -> MemberEdges {
+        match self.run.take() {
+            Some(run) => MemberEdges::InPlace(run),
+            None => MemberEdges::Buffer(core::mem::take(self.edges)),
+        }
     }
 
     /// The value holds data the tracer cannot read now (a cell borrowed for writing); the
@@ -79,6 +177,41 @@ impl<'a> Tracer<'a> {
     pub(crate) fn weak_callback(&mut self, id: u64) {
         if let Some(ids) = self.weak_callbacks.as_deref_mut() {
             ids.push(id);
+        }
+    }
+}
+
+/// A slice of handles left where it lies in an object's value, as header pointers.
+#[derive(Clone, Copy)]
+pub(crate) struct InPlace {
+    start: NonNull<NonNull<Header>>,
+    len: usize,
+}
+
+impl InPlace {
+    /// # Safety
+    /// Recorded by a tracer made with [`Tracer::in_place`], while its world is still stopped:
+    /// the value it lies in is unchanged.
+    unsafe fn edges<'e>(self) -> &'e [NonNull<Header>] {
+        // SAFETY: it was a slice of `len` header pointers, unchanged since (per the contract).
+        unsafe { core::slice::from_raw_parts(self.start.as_ptr(), self.len) }
+    }
+}
+
+/// The edges of one object, taken out of a tracer: its buffer, or a run left in place.
+pub(crate) enum MemberEdges {
+    Buffer(Vec<NonNull<Header>>),
+    InPlace(InPlace),
+}
+
+impl MemberEdges {
+    #[inline]
+    pub(crate) fn edges(&self) -> &[NonNull<Header>] {
+        match self {
+            MemberEdges::Buffer(edges) => edges,
+            // SAFETY: taken from a tracer made with `in_place`, whose caller keeps the world
+            // stopped while these edges are used.
+            MemberEdges::InPlace(run) => unsafe { run.edges() },
         }
     }
 }
@@ -99,6 +232,11 @@ unsafe impl<T: Trace> Trace for Gc<T> {
     #[inline]
     fn trace(&self, tracer: &mut Tracer<'_>) {
         tracer.edge(self);
+    }
+
+    #[inline]
+    fn trace_slice(handles: &[Self], tracer: &mut Tracer<'_>) {
+        tracer.edges_of(handles);
     }
 }
 
@@ -195,22 +333,31 @@ unsafe impl<T: Trace, E: Trace> Trace for Result<T, E> {
     }
 }
 
-// SAFETY: an array owns each element once.
-unsafe impl<T: Trace, const N: usize> Trace for [T; N] {
-    const TRACKED: bool = T::TRACKED;
-    fn trace(&self, tracer: &mut Tracer<'_>) {
-        if T::TRACKED || tracer.all {
-            self.iter().for_each(|v| v.trace(tracer));
+macro_rules! slice {
+    ($(($($generics:tt)*) $ty:ty),* $(,)?) => {$(
+        // SAFETY: the collection owns each element once, and reports the elements as a slice.
+        unsafe impl<$($generics)*> Trace for $ty {
+            const TRACKED: bool = T::TRACKED;
+            #[inline]
+            fn trace(&self, tracer: &mut Tracer<'_>) {
+                if T::TRACKED || tracer.all {
+                    T::trace_slice(self, tracer);
+                }
+            }
         }
-    }
+    )*};
 }
 
-// SAFETY: a boxed slice owns each element once.
-unsafe impl<T: Trace> Trace for Box<[T]> {
+slice!((T: Trace, const N: usize) [T; N], (T: Trace) Box<[T]>, (T: Trace) Vec<T>);
+
+// SAFETY: the deque owns each element once, and reports them as its two slices.
+unsafe impl<T: Trace> Trace for VecDeque<T> {
     const TRACKED: bool = T::TRACKED;
     fn trace(&self, tracer: &mut Tracer<'_>) {
         if T::TRACKED || tracer.all {
-            self.iter().for_each(|v| v.trace(tracer));
+            let (front, back) = self.as_slices();
+            T::trace_slice(front, tracer);
+            T::trace_slice(back, tracer);
         }
     }
 }
@@ -229,7 +376,7 @@ macro_rules! sequence {
     )*};
 }
 
-sequence!(Vec, VecDeque, LinkedList, BTreeSet);
+sequence!(LinkedList, BTreeSet);
 
 // SAFETY: the set owns each element once.
 unsafe impl<T: Trace, S> Trace for HashSet<T, S> {
@@ -299,4 +446,84 @@ tuple! {
     (A 0, B 1, C 2, D 3, E 4, F 5)
     (A 0, B 1, C 2, D 3, E 4, F 5, G 6)
     (A 0, B 1, C 2, D 3, E 4, F 5, G 6, H 7)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+
+    use super::*;
+    use crate::test_support::quiet_heap;
+
+    #[derive(crate::Trace)]
+    struct Leaf;
+
+    #[derive(crate::Trace)]
+    struct Mixed {
+        first: Vec<Gc<Leaf>>,
+        one: Gc<Leaf>,
+        second: Box<[Gc<Leaf>]>,
+    }
+
+    #[derive(crate::Trace)]
+    struct Two {
+        first: Vec<Gc<Leaf>>,
+        second: [Gc<Leaf>; 2],
+    }
+
+    /// Traces `value` with a tracer that leaves runs in place: its edges (as object ids), and
+    /// whether they were left in place.
+    fn traced<T: Trace>(value: &T) -> (Vec<usize>, bool) {
+        let mut buffer = Vec::new();
+        // SAFETY: nothing else runs in this test: the values stay as they are while their
+        // edges are read, as the stopped world guarantees the collector.
+        let mut tracer = unsafe { Tracer::in_place(&mut buffer) };
+        tracer.clear();
+        value.trace(&mut tracer);
+        let edges = tracer.take_traced();
+        let ids = edges.edges().iter().map(|e| e.as_ptr() as usize).collect();
+        (ids, matches!(edges, MemberEdges::InPlace(_)))
+    }
+
+    #[test]
+    fn a_slice_of_handles_is_read_where_it_lies_and_anything_more_is_copied_in_order() {
+        let heap = quiet_heap();
+        let leaves: Vec<Gc<Leaf>> = (0..6).map(|_| heap.alloc(Leaf)).collect();
+        let ids: Vec<usize> = leaves.iter().map(Gc::id).collect();
+
+        // One slice: the handles as they lie in the vector's buffer, nothing copied.
+        assert_eq!(traced(&leaves), (ids.clone(), true));
+        let mut buffer = Vec::new();
+        // SAFETY: as in `traced`.
+        let mut tracer = unsafe { Tracer::in_place(&mut buffer) };
+        leaves.trace(&mut tracer);
+        assert_eq!(tracer.traced().as_ptr().cast(), leaves.as_ptr());
+        assert!(tracer.edges.is_empty());
+
+        // A slice, then an edge, then a slice: all copied, in the order reported.
+        let mixed = Mixed {
+            first: leaves[..2].to_vec(),
+            one: leaves[2].clone(),
+            second: leaves[3..].to_vec().into_boxed_slice(),
+        };
+        assert_eq!(traced(&mixed), (ids.clone(), false));
+        // Two slices: the first, left in place, is copied before the second.
+        let two = Two {
+            first: leaves[..4].to_vec(),
+            second: [leaves[4].clone(), leaves[5].clone()],
+        };
+        assert_eq!(traced(&two), (ids.clone(), false));
+        // A deque that wraps around reports two slices.
+        let mut deque: VecDeque<Gc<Leaf>> = leaves[3..].iter().cloned().collect();
+        for leaf in leaves[..3].iter().rev() {
+            deque.push_front(leaf.clone());
+        }
+        assert_eq!(
+            traced(&deque),
+            (ids.clone(), deque.as_slices().1.is_empty())
+        );
+        // A tracer made for other uses always copies; an empty slice records nothing.
+        assert_eq!(super::edges(&leaves), ids);
+        assert_eq!(traced(&Vec::<Gc<Leaf>>::new()), (vec![], true));
+    }
 }

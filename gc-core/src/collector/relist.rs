@@ -160,30 +160,29 @@ impl Judging<'_> {
     fn chunk(&self, c: usize, clean: bool, put: &mut impl FnMut(Object)) {
         let (region, mut needs) = (self.region, 0);
         for (s, base, objects) in region.slices(region.chunk_range(c)) {
-            // The slots alone tell the survivors: a slice without garbage (most of an old
-            // generation) is done without reading its objects.
-            let positions = base..base + objects.len();
-            let survivors = if clean {
-                objects.len()
-            } else {
-                positions.filter(|&p| region.is_marked(p)).count()
-            };
-            self.survivors[s].fetch_add(survivors, Ordering::Relaxed);
-            if survivors == objects.len() {
+            // A slice without garbage (most of an old generation) is told by its slots alone,
+            // without reading its objects; the first unmarked slot ends the look.
+            let clean = clean || (base..base + objects.len()).all(|p| region.is_marked(p));
+            if clean {
+                self.survivors[s].fetch_add(objects.len(), Ordering::Relaxed);
                 continue;
             }
             // Survivors in place are not touched, only their slots read: headers are fetched
             // ahead only in younger lists, mostly garbage or promoted.
             let fetch = region.segments[s].gen != self.dest;
+            let mut survivors = 0;
             for (i, &object) in objects.iter().enumerate() {
                 if let Some(ahead) = objects.get(i + PREFETCH).filter(|_| fetch) {
                     prefetch(ahead.0.as_ptr());
                 }
-                if !region.is_marked(base + i) {
+                if region.is_marked(base + i) {
+                    survivors += 1;
+                } else {
                     needs |= judge(object, self.judged);
                     put(object);
                 }
             }
+            self.survivors[s].fetch_add(survivors, Ordering::Relaxed);
         }
         self.needs.fetch_or(needs, Ordering::Relaxed);
     }

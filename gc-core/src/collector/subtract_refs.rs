@@ -36,14 +36,13 @@ use crate::generation::Object;
 use crate::header::Header;
 use crate::heap::HeapInner;
 use crate::sync::Ordering;
-use crate::trace::Tracer;
+use crate::trace::{MemberEdges, Tracer};
 
-/// Traces one member with `tracer`, its edges replacing what `tracer.edges` held; false if it
-/// could not be read.
+/// Traces one member with `tracer`, its edges ([`Tracer::traced`]) replacing what the tracer
+/// held; false if it could not be read.
 #[inline]
 fn trace_member(object: &Object, tracer: &mut Tracer<'_>) -> bool {
-    tracer.edges.clear();
-    tracer.blocked = false;
+    tracer.clear();
     // SAFETY: members are alive with intact values, and the world is stopped.
     unsafe { (object.header().vtable.trace)(object.0.as_ptr(), tracer) };
     !tracer.blocked
@@ -81,7 +80,9 @@ pub(crate) fn trace_chunk<const SHARED: bool>(
     #[cfg(gc_seeded_bug = "subtract_racy")]
     let local = 0..region.len();
     log.start(stripes.count);
-    let mut tracer = Tracer::new(edges, true);
+    // SAFETY: the world is stopped until the collection's scan is over, after every member's
+    // edges, deferred ones included, are located.
+    let mut tracer = unsafe { Tracer::in_place(edges) };
     for (_, base, objects) in region.slices(chunk) {
         for (i, object) in objects.iter().enumerate() {
             if let Some(ahead) = objects.get(i + PREFETCH) {
@@ -89,21 +90,20 @@ pub(crate) fn trace_chunk<const SHARED: bool>(
             }
             let readable = trace_member(object, &mut tracer);
             region.add_alone(base + i, own(region, object, readable));
-            if tracer.edges.len() >= WIDE {
+            if tracer.traced().len() >= WIDE {
                 if let Some(deferred) = defer.as_deref_mut() {
-                    let edges = core::mem::take(tracer.edges);
-                    log.defer(edges.len());
-                    deferred.push(Deferred(edges));
+                    log.defer(tracer.traced().len());
+                    deferred.push(Deferred(tracer.take_traced()));
                     log.end_member();
                     continue;
                 }
                 if SHARED {
-                    locate_wide(region, log, tracer.edges);
+                    locate_wide(region, log, tracer.traced());
                     log.end_member();
                     continue;
                 }
             }
-            let edges = &tracer.edges[..];
+            let edges = tracer.traced();
             // A run of one edge repeated in a row is located once.
             let mut rest = edges;
             while let Some((&edge, tail)) = rest.split_first() {
@@ -224,9 +224,7 @@ pub(crate) fn sequential(heap: &HeapInner, region: &Region, log: &mut EdgeLog) {
     for piece in plan.leftover {
         piece.locate(region, &mut Sink::Apply);
     }
-    for Deferred(edges) in deferred {
-        keep_edges(heap, edges);
-    }
+    keep_deferred(heap, deferred);
 }
 
 /// The parallel path. Step 1 as the sequential path: the last chunk first — while a second
@@ -289,12 +287,19 @@ fn parallel(heap: &HeapInner, pool: &rayon::ThreadPool, region: &Region, log: &m
     for piece in plan.leftover {
         piece.locate(region, &mut sink);
     }
-    for Deferred(edges) in deferred {
-        keep_edges(heap, edges);
-    }
+    keep_deferred(heap, deferred);
     (0..stripes.count)
         .into_par_iter()
         .for_each(|s| apply_stripe(region, log, s, &stripes));
+}
+
+/// Gives the buffers of deferred members' copied edges back to the heap's scratch.
+fn keep_deferred(heap: &HeapInner, deferred: Vec<Deferred>) {
+    for Deferred(edges) in deferred {
+        if let MemberEdges::Buffer(edges) = edges {
+            keep_edges(heap, edges);
+        }
+    }
 }
 
 pub(crate) fn run(heap: &HeapInner, region: &Region, log: &mut EdgeLog) {

@@ -30,13 +30,12 @@
 //! target as a remote edge of chunk `c` for step 2.
 
 use core::ops::Range;
-use core::ptr::NonNull;
 
 use super::edge_log::{RemoteEdge, NONE};
 use super::region::{prefetch, Region, CHUNK, PREFETCH};
 use super::subtract_refs::Stripes;
 use crate::generation::Object;
-use crate::header::Header;
+use crate::trace::MemberEdges;
 
 /// A member with at least this many edges has them located apart from its tracing: by several
 /// workers, or deferred piece by piece.
@@ -45,11 +44,12 @@ pub(crate) const WIDE: usize = 4 * CHUNK;
 /// How many of a deferred member's first edges are tried to guess where the rest lead.
 const GUESS_FROM: usize = 16;
 
-/// The edges of one deferred member, as traced (the buffer they were traced into).
-pub(crate) struct Deferred(pub(crate) Vec<NonNull<Header>>);
+/// The edges of one deferred member, as traced: the buffer they were traced into, or where they
+/// lie in its value.
+pub(crate) struct Deferred(pub(crate) MemberEdges);
 
 // SAFETY: as for `Object`: the edges point at members, whose headers workers read only while
-// the world is stopped.
+// the world is stopped; edges left in place lie in a member's value, unchanged until then.
 unsafe impl Send for Deferred {}
 
 /// A run of a deferred member's edges and the slice of the log its targets go to.
@@ -124,8 +124,8 @@ impl<'a> Plan<'a> {
         };
         let size = region.chunk_len() as isize;
         for (edges, targets) in deferred.iter().zip(targets) {
-            debug_assert_eq!(edges.0.len(), targets.len());
-            let edges = Object::from_edges(&edges.0);
+            let edges = Object::from_edges(edges.0.edges());
+            debug_assert_eq!(edges.len(), targets.len());
             let Some(offset) = guess(region, edges) else {
                 plan.leave(region, edges, targets);
                 continue;
@@ -218,7 +218,9 @@ mod tests {
         // chunk 0 traced meanwhile too, so chunks 1 to 3 are pending.
         let region = Region::flagged(&heap.inner, objects.clone(), 0).with_chunk(4);
         let edges = |positions: &mut dyn Iterator<Item = usize>| {
-            Deferred(positions.map(|p| objects[p].0).collect())
+            Deferred(MemberEdges::Buffer(
+                positions.map(|p| objects[p].0).collect(),
+            ))
         };
         let deferred = [
             // In position order from position 2: guessed right.
@@ -226,14 +228,17 @@ mod tests {
             // In reverse order: guessed past the region, so all left over.
             edges(&mut (2..18).rev()),
             // The first edge leads out of the region: the guess comes from the second.
-            Deferred(
+            Deferred(MemberEdges::Buffer(
                 [outsider.header_ptr()]
                     .into_iter()
                     .chain((5..8).map(|p| objects[p].0))
                     .collect(),
-            ),
+            )),
         ];
-        let mut targets: Vec<Vec<u32>> = deferred.iter().map(|d| vec![NONE; d.0.len()]).collect();
+        let mut targets: Vec<Vec<u32>> = deferred
+            .iter()
+            .map(|d| vec![NONE; d.0.edges().len()])
+            .collect();
         let plan = Plan::new(
             &region,
             &deferred,
