@@ -113,9 +113,12 @@ impl<'a> Tracer<'a> {
     }
 
     /// Records a slice of handles: left in place if they are the object's first edges and the
-    /// tracer allows it, else copied.
+    /// tracer allows it, else copied; an empty one is skipped.
     #[inline]
     fn edges_of<T: Trace>(&mut self, handles: &[Gc<T>]) {
+        if handles.is_empty() {
+            return;
+        }
         let headers = Gc::headers(handles);
         if self.in_place && self.run.is_none() && self.edges.is_empty() {
             self.run = Some(InPlace {
@@ -524,6 +527,11 @@ mod tests {
         );
         // A tracer made for other uses always copies; an empty slice records nothing.
         assert_eq!(super::edges(&leaves), ids);
-        assert_eq!(traced(&Vec::<Gc<Leaf>>::new()), (vec![], true));
+        assert_eq!(traced(&Vec::<Gc<Leaf>>::new()), (vec![], false));
+        let empty_first = Two {
+            first: Vec::new(),
+            second: [leaves[0].clone(), leaves[1].clone()],
+        };
+        assert_eq!(traced(&empty_first), (ids[..2].to_vec(), true));
     }
 }
