@@ -121,10 +121,7 @@ impl<'a> Tracer<'a> {
         }
         let headers = Gc::headers(handles);
         if self.in_place && self.run.is_none() && self.edges.is_empty() {
-            self.run = Some(InPlace {
-                start: NonNull::from(headers).cast(),
-                len: headers.len(),
-            });
+            self.run = Some(InPlace(NonNull::from(headers)));
             return;
         }
         if self.run.is_some() {
@@ -186,18 +183,15 @@ impl<'a> Tracer<'a> {
 
 /// A slice of handles left where it lies in an object's value, as header pointers.
 #[derive(Clone, Copy)]
-pub(crate) struct InPlace {
-    start: NonNull<NonNull<Header>>,
-    len: usize,
-}
+pub(crate) struct InPlace(NonNull<[NonNull<Header>]>);
 
 impl InPlace {
     /// # Safety
     /// Recorded by a tracer made with [`Tracer::in_place`], while its world is still stopped:
     /// the value it lies in is unchanged.
     unsafe fn edges<'e>(self) -> &'e [NonNull<Header>] {
-        // SAFETY: it was a slice of `len` header pointers, unchanged since (per the contract).
-        unsafe { core::slice::from_raw_parts(self.start.as_ptr(), self.len) }
+        // SAFETY: it was a live slice of header pointers, unchanged since (per the contract).
+        unsafe { self.0.as_ref() }
     }
 }
 

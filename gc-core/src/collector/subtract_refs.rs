@@ -90,9 +90,10 @@ pub(crate) fn trace_chunk<const SHARED: bool>(
             }
             let readable = trace_member(object, &mut tracer);
             region.add_alone(base + i, own(region, object, readable));
-            if tracer.traced().len() >= WIDE {
+            let count = tracer.traced().len();
+            if count >= WIDE {
                 if let Some(deferred) = defer.as_deref_mut() {
-                    log.defer(tracer.traced().len());
+                    log.defer(count);
                     deferred.push(Deferred(tracer.take_traced()));
                     log.end_member();
                     continue;
