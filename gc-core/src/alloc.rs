@@ -1,5 +1,7 @@
-//! Where object memory comes from: the global allocator, or mimalloc with the `mimalloc`
-//! feature (so benchmarks can compare allocators without changing the program's global one).
+//! Where object memory comes from: the pool (`pool`) for small objects unless the heap's
+//! [`Config::pool`](crate::Config::pool) is off, and otherwise the global allocator, or
+//! mimalloc with the `mimalloc` feature (so benchmarks can compare allocators without changing
+//! the program's global one). Under loom every object comes from the global allocator.
 
 use core::alloc::Layout;
 use core::ptr::NonNull;
@@ -7,32 +9,52 @@ use core::ptr::NonNull;
 #[cfg(feature = "mimalloc")]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// Whether an object may be freed on a thread other than the one that allocated it at about the
-/// cost of freeing it on that one, so that a collector worker can free the garbage while the
-/// collecting thread drops it (`teardown`). True of the system allocator; not of mimalloc,
-/// whose frees from another thread go through a list the owner collects later (measured: a
-/// worker freeing behind the drops made teardown slower than freeing on the collecting thread).
+/// Whether an object outside the pool may be freed on a thread other than the one that
+/// allocated it at about the cost of freeing it on that one, so that a collector worker can
+/// free the garbage while the collecting thread drops it (`teardown`). True of the system
+/// allocator; not of mimalloc, whose frees from another thread go through a list the owner
+/// collects later (measured: a worker freeing behind the drops made teardown slower than
+/// freeing on the collecting thread), nor of the pool, for the same reason.
 pub(crate) const FREE_ANYWHERE: bool = !cfg!(feature = "mimalloc");
 
-/// Allocates `layout`, aborting through `handle_alloc_error` when memory runs out.
+/// Allocates `layout` — from the pool if `pooled` and the pool serves the layout — aborting
+/// through `handle_alloc_error` when memory runs out. Returns whether the pool served it.
 ///
 /// # Safety
 /// `layout` has a non-zero size.
-pub(crate) unsafe fn allocate(layout: Layout) -> NonNull<u8> {
+pub(crate) unsafe fn allocate(layout: Layout, pooled: bool) -> (NonNull<u8>, bool) {
+    #[cfg(not(loom))]
+    if pooled {
+        if let Some(block) = crate::pool::allocate(layout) {
+            return (block, true);
+        }
+    }
+    #[cfg(loom)]
+    let _ = pooled;
     #[cfg(feature = "mimalloc")]
     // SAFETY: forwarded; non-zero size.
     let raw = unsafe { core::alloc::GlobalAlloc::alloc(&ALLOCATOR, layout) };
     #[cfg(not(feature = "mimalloc"))]
     // SAFETY: forwarded; non-zero size.
     let raw = unsafe { std::alloc::alloc(layout) };
-    NonNull::new(raw).unwrap_or_else(|| std::alloc::handle_alloc_error(layout))
+    let raw = NonNull::new(raw).unwrap_or_else(|| std::alloc::handle_alloc_error(layout));
+    (raw, false)
 }
 
 /// Frees memory from [`allocate`].
 ///
 /// # Safety
-/// `ptr` came from [`allocate`] with this `layout` and is not used afterwards.
-pub(crate) unsafe fn deallocate(ptr: NonNull<u8>, layout: Layout) {
+/// `ptr` came from [`allocate`] with this `layout`, which answered `pooled`, and is not used
+/// afterwards.
+pub(crate) unsafe fn deallocate(ptr: NonNull<u8>, layout: Layout, pooled: bool) {
+    #[cfg(not(loom))]
+    if pooled {
+        // SAFETY: forwarded: a block of the pool.
+        unsafe { crate::pool::deallocate(ptr) };
+        return;
+    }
+    #[cfg(loom)]
+    let _ = pooled;
     #[cfg(feature = "mimalloc")]
     // SAFETY: forwarded.
     unsafe {

@@ -20,6 +20,7 @@ pub struct Config {
     pub(crate) parallel_cutoff: usize,
     pub(crate) safepoint_timeout: Duration,
     pub(crate) long_lived_rule: bool,
+    pub(crate) pool: bool,
 }
 
 /// At most this many generations.
@@ -37,6 +38,7 @@ impl Default for Config {
             parallel_cutoff: 32_768,
             safepoint_timeout: Duration::from_millis(50),
             long_lived_rule: true,
+            pool: true,
         }
     }
 }
@@ -78,6 +80,15 @@ impl Config {
     /// oldest generation since the last one exceed 25 % of those that survived it.
     pub fn long_lived_rule(mut self, on: bool) -> Self {
         self.long_lived_rule = on;
+        self
+    }
+
+    /// Whether objects of at most 512 bytes come from gc-core's pool of per-thread pages (the
+    /// default; CPython's `obmalloc`), rather than from the global allocator (or mimalloc with
+    /// the `mimalloc` feature). The pool gives memory back to the allocator a 64 KiB page at a
+    /// time, once every object of the page is freed.
+    pub fn pool(mut self, on: bool) -> Self {
+        self.pool = on;
         self
     }
 

@@ -44,6 +44,8 @@ pub(crate) mod flag {
     pub(crate) const TEARDOWN: u32 = 1 << 7;
     /// The value has been dropped in place; only the allocation remains.
     pub(crate) const DROPPED: u32 = 1 << 8;
+    /// The allocation is a block of the pool (`pool`), not of the system allocator.
+    pub(crate) const POOLED: u32 = 1 << 9;
     /// Bits 16..24: the generation; bits 24..32: the shard.
     pub(crate) const GEN_SHIFT: u32 = 16;
     pub(crate) const GEN_MASK: u32 = 0xff << GEN_SHIFT;
@@ -127,11 +129,16 @@ unsafe fn drop_value<T>(header: *const Header) {
 /// `header` heads a `GcBox<T>` allocated by [`GcBox::allocate`], whose value is dropped and
 /// which no handle references any more.
 unsafe fn dealloc_box<T>(header: *const Header) {
-    // SAFETY: per the contract; the layout is the one it was allocated with.
+    // SAFETY: the header is alive until the allocation is freed below; nobody else writes the
+    // flags of an object no handle references.
+    let pooled = unsafe { (*header).flags() } & flag::POOLED != 0;
+    // SAFETY: per the contract; the layout is the one it was allocated with, from where
+    // `POOLED` says.
     unsafe {
         crate::alloc::deallocate(
             core::ptr::NonNull::new_unchecked(header.cast_mut().cast()),
             core::alloc::Layout::new::<GcBox<T>>(),
+            pooled,
         )
     };
 }
@@ -301,11 +308,18 @@ pub(crate) struct GcBox<T> {
 }
 
 impl<T> GcBox<T> {
-    /// Allocates a box holding `value`; its strong and weak counts start at one.
-    pub(crate) fn allocate(header: Header, value: T) -> core::ptr::NonNull<Header> {
+    /// Allocates a box holding `value`, from the pool if `pooled` and it serves the size; its
+    /// strong and weak counts start at one.
+    pub(crate) fn allocate(header: Header, value: T, pooled: bool) -> core::ptr::NonNull<Header> {
         let layout = core::alloc::Layout::new::<GcBox<T>>();
         // SAFETY: `GcBox` is never zero-sized (it has a header).
-        let raw = unsafe { crate::alloc::allocate(layout) }.cast::<GcBox<T>>();
+        let (raw, pooled) = unsafe { crate::alloc::allocate(layout, pooled) };
+        let raw = raw.cast::<GcBox<T>>();
+        if pooled {
+            header
+                .flags
+                .store(header.flags() | flag::POOLED, Ordering::Relaxed);
+        }
         // SAFETY: freshly allocated with `GcBox<T>`'s layout.
         unsafe {
             raw.as_ptr().write(GcBox {

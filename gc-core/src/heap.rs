@@ -119,7 +119,7 @@ impl HeapInner {
         if !T::TRACKED {
             let header = Header::new(vtable, flags, core::ptr::null());
             // SAFETY: a fresh box owns one strong reference.
-            return unsafe { Gc::from_owned(GcBox::allocate(header, value)) };
+            return unsafe { Gc::from_owned(GcBox::allocate(header, value, self.config.pool)) };
         }
         world::safepoint();
         let gc = {
@@ -131,7 +131,7 @@ impl HeapInner {
             };
             flags |= flag::TRACKED | flag::LISTED | ((index as u32) << flag::SHARD_SHIFT);
             let header = Header::new(vtable, flags, self);
-            let object = GcBox::allocate(header, value);
+            let object = GcBox::allocate(header, value, self.config.pool);
             let shard = &self.shards[index];
             if owned {
                 // SAFETY: this thread owns the shard and holds the world.

@@ -55,6 +55,8 @@ mod mutator;
 pub mod objgraph;
 #[cfg(feature = "pause-histogram")]
 mod pauses;
+#[cfg(not(loom))]
+mod pool;
 mod reclaim;
 mod stats;
 mod sync;

@@ -5,6 +5,8 @@
 //! real protocol code, not a re-implementation of it.
 
 #[cfg(not(loom))]
+pub(crate) use std::sync::atomic::AtomicPtr;
+#[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{
     AtomicBool, AtomicI32, AtomicIsize, AtomicU32, AtomicUsize, Ordering,
 };
@@ -33,6 +35,13 @@ pub(crate) struct Mutex<T>(imp::Mutex<T>);
 pub(crate) type MutexGuard<'a, T> = imp::MutexGuard<'a, T>;
 
 impl<T> Mutex<T> {
+    /// A new mutex; `const` outside loom, for statics.
+    #[cfg(not(loom))]
+    pub(crate) const fn new(value: T) -> Self {
+        Mutex(imp::Mutex::new(value))
+    }
+
+    #[cfg(loom)]
     pub(crate) fn new(value: T) -> Self {
         Mutex(imp::Mutex::new(value))
     }

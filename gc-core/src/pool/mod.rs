@@ -1,0 +1,570 @@
+//! The object pool: memory for small objects, CPython's `obmalloc` for threads.
+//!
+//! Objects of at most [`MAX_BLOCK`] bytes (aligned to at most 16) come from 64 KiB pages of
+//! one size class each (`page`). Every page belongs to one thread, which takes and gives back
+//! its blocks with no atomic operation: a pop or a push on the page's list. Another thread
+//! gives a block back by pushing it on the page's remote stack with one compare-and-swap; the
+//! owner takes that stack whole the next time it runs out of blocks. A garbage cycle torn down
+//! on the thread that built it is thus given back at the cost of a list push per object, where
+//! the system allocator spends a hundred or more instructions and an atomic operation.
+//!
+//! ```text
+//!  thread A (owner)                 page (class 64 B)                 thread B
+//!  ───────────────                 ─────────────────                 ────────
+//!  allocate ── pop ──────────────▶ free ──▶ [b] ──▶ [b]
+//!  give back ─ push ─────────────▶ free
+//!  out of blocks: take remote ◀─── remote ◀── [b] ◀── [b] ◀── CAS ── give back
+//!                                     │ first block on an empty stack:
+//!  registry: pages waiting ◀──────────┘ B also files the page under A's token
+//! ```
+//!
+//! # Protocol
+//!
+//! - A page's `used` counts its blocks given out and not back with the owner. While `used` is
+//!   above zero some block is out, so the page stays allocated; a thread giving a block back
+//!   touches the page only until its push succeeds.
+//! - A push onto an empty remote stack happens with the registry locked, which also files the
+//!   page under its owner's token (read under the lock: it changes only under the lock). The
+//!   owner takes its filed pages and empties their stacks in its slow path; a stack that is
+//!   not empty has been filed already, so pushes onto it need no lock.
+//! - The owner frees a page it holds when `used` falls to zero and it is not the page blocks
+//!   come from now: no block is out, so no other thread can reach it.
+//! - A thread that exits collects its pages, frees the empty ones and leaves the others in the
+//!   registry, owner 0, under the lock. A thread out of pages adopts one of them (under the
+//!   lock) with a free block, or frees it if all its blocks came back.
+//!
+//! Under loom objects come from the system allocator: the models check the collector's
+//! protocols, and the pool's is checked by Miri's race detector in the tests below.
+
+mod page;
+
+use core::alloc::Layout;
+use core::cell::RefCell;
+use core::ptr::NonNull;
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use page::{Page, UNLISTED};
+
+use crate::sync::{AtomicUsize, Instant, Mutex, MutexGuard, Ordering};
+
+/// The largest block: larger objects come from the system allocator.
+pub(crate) const MAX_BLOCK: usize = 512;
+
+/// Block sizes step by this many bytes, which is also the largest alignment served.
+const STEP: usize = 16;
+
+/// Size classes: class `c` holds blocks of `(c + 1) * STEP` bytes.
+const CLASSES: usize = MAX_BLOCK / STEP;
+
+/// The size class serving `layout`, if the pool serves it.
+#[inline]
+fn class_of(layout: Layout) -> Option<usize> {
+    (layout.size() <= MAX_BLOCK && layout.align() <= STEP)
+        .then(|| layout.size().max(1).div_ceil(STEP) - 1)
+}
+
+/// A block for `layout` from the calling thread's pages; `None` if the pool does not serve the
+/// layout, the thread is exiting, or memory ran out.
+pub(crate) fn allocate(layout: Layout) -> Option<NonNull<u8>> {
+    let class = class_of(layout)?;
+    LOCAL
+        .try_with(|local| local.try_borrow_mut().ok()?.allocate(class))
+        .ok()
+        .flatten()
+}
+
+/// Gives a block back.
+///
+/// # Safety
+/// `block` came from [`allocate`] and is not used any more.
+pub(crate) unsafe fn deallocate(block: NonNull<u8>) {
+    // SAFETY: a block of the pool.
+    let page = unsafe { Page::of(block) };
+    // SAFETY: the page is alive while the block is out.
+    let owner = unsafe { page.as_ref() }.owner();
+    let mine = LOCAL
+        .try_with(|local| {
+            let Ok(mut local) = local.try_borrow_mut() else {
+                return false;
+            };
+            if local.token == 0 || local.token != owner {
+                return false;
+            }
+            // SAFETY: this thread owns the page; the block is back from the caller.
+            let empty = unsafe { page.as_ref().push(block) };
+            local.returned(page, empty);
+            true
+        })
+        .unwrap_or(false);
+    if !mine {
+        // SAFETY: forwarded.
+        unsafe { give_back_remote(page, block) };
+    }
+}
+
+/// Gives a block back to a page this thread does not own.
+///
+/// # Safety
+/// As for [`deallocate`].
+unsafe fn give_back_remote(page: NonNull<Page>, block: NonNull<u8>) {
+    // SAFETY: the page is alive while the block is out; this push only succeeds onto a stack
+    // that is not empty, one filed with the owner already.
+    if unsafe { Page::push_remote_if_filed(page, block) } {
+        return;
+    }
+    let mut registry = registry();
+    // SAFETY: alive as above; the owner is read under the lock, where it changes.
+    let owner = unsafe { page.as_ref() }.owner();
+    // SAFETY: alive as above; the page is not touched after the push.
+    let first = unsafe { Page::push_remote(page, block) };
+    if first && owner != 0 {
+        registry.file(owner, page);
+    }
+}
+
+/// Tokens of threads that own pages (0: none yet, or an abandoned page's owner).
+static NEXT_TOKEN: AtomicUsize = AtomicUsize::new(1);
+
+/// Pages with blocks waiting on their remote stacks, plus abandoned pages: when zero, a thread
+/// out of blocks does not lock the registry.
+static PENDING: AtomicUsize = AtomicUsize::new(0);
+
+/// What threads share: pages filed for their owners, and abandoned pages.
+struct Registry {
+    /// Owner token and the pages filed for it (each has blocks on its remote stack).
+    filed: Vec<(usize, Vec<PagePtr>)>,
+    /// Pages whose owner exited while some of their blocks were out, by class.
+    abandoned: [Vec<PagePtr>; CLASSES],
+}
+
+/// A page pointer kept in the registry.
+struct PagePtr(NonNull<Page>);
+
+// SAFETY: the registry hands a page only to its owner, or under the lock to the thread that
+// adopts or frees an abandoned one.
+unsafe impl Send for PagePtr {}
+
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+    filed: Vec::new(),
+    abandoned: [const { Vec::new() }; CLASSES],
+});
+
+fn registry() -> MutexGuard<'static, Registry> {
+    REGISTRY.lock()
+}
+
+impl Registry {
+    fn file(&mut self, owner: usize, page: NonNull<Page>) {
+        PENDING.fetch_add(1, Ordering::Relaxed);
+        match self.filed.iter_mut().find(|(token, _)| *token == owner) {
+            Some((_, pages)) => pages.push(PagePtr(page)),
+            None => self.filed.push((owner, vec![PagePtr(page)])),
+        }
+    }
+
+    fn take_filed(&mut self, owner: usize) -> Vec<PagePtr> {
+        let Some(at) = self.filed.iter().position(|(token, _)| *token == owner) else {
+            return Vec::new();
+        };
+        let (_, pages) = self.filed.swap_remove(at);
+        PENDING.fetch_sub(pages.len(), Ordering::Relaxed);
+        pages
+    }
+}
+
+/// How long a freed page is kept for reuse before its memory goes back to the system
+/// allocator.
+const KEEP: Duration = Duration::from_secs(1);
+
+/// Freed pages kept for reuse, oldest first, each with the time it was freed: a program that
+/// frees a large structure and builds another reuses the pages, rather than having the system
+/// allocator unmap and map them again (pages are large allocations).
+static SPARE: Mutex<VecDeque<(PagePtr, Instant)>> = Mutex::new(VecDeque::new());
+
+/// A page for `class`, owned by `owner`: a spare one if any, else new memory.
+fn new_page(block: usize, class: usize, owner: usize) -> Option<NonNull<Page>> {
+    let spare = {
+        let mut spare = SPARE.lock();
+        let page = spare.pop_back();
+        trim(&mut spare, Instant::now());
+        page
+    };
+    let memory = match spare {
+        Some((PagePtr(page), _)) => page.cast(),
+        None => Page::memory()?,
+    };
+    // SAFETY: page memory that no thread refers to any more.
+    Some(unsafe { Page::init(memory, block, class, owner) })
+}
+
+/// Keeps a page none of whose blocks is out, and which no thread refers to any more, as a
+/// spare.
+///
+/// # Safety
+/// As said: no block out, no reference left.
+unsafe fn retire(page: NonNull<Page>) {
+    let now = Instant::now();
+    let mut spare = SPARE.lock();
+    spare.push_back((PagePtr(page), now));
+    trim(&mut spare, now);
+}
+
+/// Frees the spare pages kept longer than [`KEEP`].
+fn trim(spare: &mut VecDeque<(PagePtr, Instant)>, now: Instant) {
+    while let Some(&(PagePtr(page), at)) = spare.front() {
+        if now.duration_since(at) < KEEP {
+            break;
+        }
+        spare.pop_front();
+        // SAFETY: a spare page: no block out, no reference left.
+        unsafe { Page::free_memory(page.cast()) };
+    }
+}
+
+/// Abandoned pages a thread looks at before making a new page.
+const ADOPT_TRIES: usize = 4;
+
+/// One thread's pages.
+struct Local {
+    /// This thread's token; 0 until its first page.
+    token: usize,
+    /// The page each class takes blocks from.
+    current: [Option<NonNull<Page>>; CLASSES],
+    /// Per class, the other pages with blocks to give.
+    available: [Vec<NonNull<Page>>; CLASSES],
+    /// Every page this thread owns.
+    owned: Vec<NonNull<Page>>,
+}
+
+crate::sync::thread_local_facade! {
+    static LOCAL: RefCell<Local> = RefCell::new(Local {
+        token: 0,
+        current: [None; CLASSES],
+        available: [const { Vec::new() }; CLASSES],
+        owned: Vec::new(),
+    });
+}
+
+impl Local {
+    #[inline]
+    fn allocate(&mut self, class: usize) -> Option<NonNull<u8>> {
+        if let Some(page) = self.current[class] {
+            // SAFETY: this thread owns its current pages.
+            if let Some(block) = unsafe { Page::pop(page) } {
+                return Some(block);
+            }
+        }
+        self.refill(class)
+    }
+
+    /// The slow path: blocks from filed pages, another page with blocks, an adopted page or
+    /// a new one.
+    #[cold]
+    fn refill(&mut self, class: usize) -> Option<NonNull<u8>> {
+        if self.token == 0 {
+            self.token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
+        }
+        let pending = PENDING.load(Ordering::Relaxed) != 0;
+        let mut registry = pending.then(registry);
+        if let Some(registry) = registry.as_mut() {
+            for PagePtr(page) in registry.take_filed(self.token) {
+                // SAFETY: a page filed for this thread is this thread's.
+                let empty = unsafe { page.as_ref() }.collect();
+                self.returned(page, empty);
+            }
+        }
+        if let Some(page) = self.current[class] {
+            // SAFETY: this thread owns its current pages.
+            if let Some(block) = unsafe { Page::pop(page) } {
+                return Some(block);
+            }
+        }
+        let page = match self.available[class].pop() {
+            Some(page) => {
+                // SAFETY: owned by this thread.
+                unsafe { page.as_ref() }.available_at.set(UNLISTED);
+                page
+            }
+            None => match registry.as_mut().and_then(|r| self.adopt(r, class)) {
+                Some(page) => page,
+                None => {
+                    let page = new_page((class + 1) * STEP, class, self.token)?;
+                    self.own(page);
+                    page
+                }
+            },
+        };
+        drop(registry);
+        self.current[class] = Some(page);
+        // SAFETY: owned by this thread.
+        unsafe { Page::pop(page) }
+    }
+
+    /// Takes over an abandoned page of `class` with a free block, freeing the empty ones
+    /// looked at on the way.
+    fn adopt(&mut self, registry: &mut Registry, class: usize) -> Option<NonNull<Page>> {
+        let pages = &mut registry.abandoned[class];
+        let mut at = pages.len();
+        for _ in 0..ADOPT_TRIES {
+            at = at.checked_sub(1)?;
+            let page = pages[at].0;
+            // SAFETY: abandoned pages are the registry's, and it is locked.
+            let this = unsafe { page.as_ref() };
+            let empty = this.collect();
+            if empty || this.has_free() {
+                pages.swap_remove(at);
+                PENDING.fetch_sub(1, Ordering::Relaxed);
+            }
+            if empty {
+                // SAFETY: no block of it is out; it is off every list.
+                unsafe { retire(page) };
+            } else if this.has_free() {
+                this.owner.store(self.token, Ordering::Relaxed);
+                self.own(page);
+                return Some(page);
+            }
+        }
+        None
+    }
+
+    fn own(&mut self, page: NonNull<Page>) {
+        // SAFETY: this thread owns the page.
+        unsafe { page.as_ref() }
+            .owned_at
+            .set(self.owned.len() as u32);
+        self.owned.push(page);
+    }
+
+    /// After blocks came back to `page`, an owned page: lists it as having blocks to give,
+    /// or frees it if it is `empty` and not a current page.
+    #[inline]
+    fn returned(&mut self, page: NonNull<Page>, empty: bool) {
+        // SAFETY: owned by this thread.
+        let this = unsafe { page.as_ref() };
+        let class = this.class as usize;
+        if self.current[class] == Some(page) {
+            return;
+        }
+        if empty {
+            self.release(page);
+        } else if this.available_at.get() == UNLISTED {
+            this.available_at.set(self.available[class].len() as u32);
+            self.available[class].push(page);
+        }
+    }
+
+    /// Frees an owned page that is empty and not current.
+    #[cold]
+    fn release(&mut self, page: NonNull<Page>) {
+        // SAFETY: owned by this thread.
+        let this = unsafe { page.as_ref() };
+        let available = &mut self.available[this.class as usize];
+        let at = this.available_at.get();
+        if at != UNLISTED {
+            available.swap_remove(at as usize);
+            if let Some(moved) = available.get(at as usize) {
+                // SAFETY: owned by this thread.
+                unsafe { moved.as_ref() }.available_at.set(at);
+            }
+        }
+        let at = this.owned_at.get() as usize;
+        self.owned.swap_remove(at);
+        if let Some(moved) = self.owned.get(at) {
+            // SAFETY: owned by this thread.
+            unsafe { moved.as_ref() }.owned_at.set(at as u32);
+        }
+        // SAFETY: empty: no block is out, so no other thread can reach it; off every list.
+        unsafe { retire(page) };
+    }
+}
+
+impl Drop for Local {
+    /// The thread exits: empty pages are freed, the others abandoned to the registry.
+    fn drop(&mut self) {
+        if self.owned.is_empty() {
+            return;
+        }
+        let mut registry = registry();
+        drop(registry.take_filed(self.token));
+        for page in self.owned.drain(..) {
+            // SAFETY: owned by this thread until abandoned below.
+            let this = unsafe { page.as_ref() };
+            if this.collect() {
+                // SAFETY: no block is out, so no other thread can reach it.
+                unsafe { retire(page) };
+            } else {
+                this.available_at.set(UNLISTED);
+                this.owner.store(0, Ordering::Relaxed);
+                PENDING.fetch_add(1, Ordering::Relaxed);
+                registry.abandoned[this.class as usize].push(PagePtr(page));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use core::alloc::Layout;
+    use core::ptr::NonNull;
+    use std::collections::HashSet;
+
+    use super::page::{Page, PAGE};
+    use super::{allocate, class_of, deallocate, MAX_BLOCK};
+
+    /// A pointer sent to another thread in a test.
+    struct Sent(NonNull<u8>);
+    // SAFETY: the blocks are plain memory owned by the test.
+    unsafe impl Send for Sent {}
+
+    fn layout(size: usize) -> Layout {
+        Layout::from_size_align(size, 8).unwrap()
+    }
+
+    /// Blocks of `layout`, each written with its number.
+    fn blocks(layout: Layout, n: usize) -> Vec<NonNull<u8>> {
+        (0..n)
+            .map(|i| {
+                let block = allocate(layout).expect("the pool serves small layouts");
+                // SAFETY: a fresh block of at least 8 bytes.
+                unsafe { block.cast::<usize>().write(i) };
+                block
+            })
+            .collect()
+    }
+
+    fn give_back(blocks: impl IntoIterator<Item = NonNull<u8>>) {
+        for block in blocks {
+            // SAFETY: from `allocate`, not used any more.
+            unsafe { deallocate(block) };
+        }
+    }
+
+    #[test]
+    fn sizes_map_to_classes_of_sixteen_bytes_and_large_or_overaligned_layouts_are_refused() {
+        assert_eq!(class_of(layout(1)), Some(0));
+        assert_eq!(class_of(layout(16)), Some(0));
+        assert_eq!(class_of(layout(17)), Some(1));
+        assert_eq!(class_of(layout(MAX_BLOCK)), Some(MAX_BLOCK / 16 - 1));
+        assert_eq!(class_of(layout(MAX_BLOCK + 1)), None);
+        assert_eq!(class_of(Layout::from_size_align(64, 32).unwrap()), None);
+        assert!(allocate(layout(MAX_BLOCK + 1)).is_none());
+    }
+
+    #[test]
+    fn blocks_are_distinct_aligned_inside_their_page_and_reused_once_given_back() {
+        // More than a page of 64-byte blocks.
+        let n = PAGE / 64 + 10;
+        let taken = blocks(layout(64), n);
+        let distinct: HashSet<_> = taken.iter().map(|b| b.as_ptr() as usize).collect();
+        assert_eq!(distinct.len(), n, "no block given twice");
+        for (i, block) in taken.iter().enumerate() {
+            let address = block.as_ptr() as usize;
+            assert_eq!(address % 16, 0);
+            // SAFETY: a block of the pool.
+            let page = unsafe { Page::of(*block) }.as_ptr() as usize;
+            assert!(address >= page + 64 && address + 64 <= page + PAGE);
+            // SAFETY: still ours, written by `blocks`.
+            let written = unsafe { block.cast::<usize>().read() };
+            assert_eq!(written, i, "blocks do not overlap");
+        }
+        // The full first page is freed whole; the blocks of the current page are taken again
+        // before its never-used ones.
+        let current: Vec<_> = taken[PAGE / 64 - 1..].to_vec();
+        give_back(taken.iter().copied());
+        let again = blocks(layout(64), current.len());
+        let mut expected: Vec<_> = current.iter().map(|b| b.as_ptr() as usize).collect();
+        let mut got: Vec<_> = again.iter().map(|b| b.as_ptr() as usize).collect();
+        expected.sort_unstable();
+        got.sort_unstable();
+        assert_eq!(got, expected, "given-back blocks are taken first");
+        give_back(again);
+    }
+
+    #[test]
+    fn blocks_given_back_by_another_thread_return_to_the_owner() {
+        let n = 300;
+        let taken = blocks(layout(48), n);
+        let addresses: HashSet<_> = taken.iter().map(|b| b.as_ptr() as usize).collect();
+        let sent: Vec<Sent> = taken.into_iter().map(Sent).collect();
+        std::thread::spawn(move || give_back(sent.into_iter().map(|s| s.0)))
+            .join()
+            .unwrap();
+        // The owner takes the remote stack when its current page runs out: allocate until
+        // the blocks given back come round again.
+        let mut more = Vec::new();
+        let mut seen = 0;
+        while seen < n && more.len() < 4 * PAGE / 48 {
+            let block = allocate(layout(48)).unwrap();
+            if addresses.contains(&(block.as_ptr() as usize)) {
+                seen += 1;
+            }
+            more.push(block);
+        }
+        assert_eq!(seen, n, "every block given back remotely is reused");
+        give_back(more);
+    }
+
+    #[test]
+    fn pages_of_an_exited_thread_are_given_back_and_adopted() {
+        let n = 200;
+        let sent: Vec<Sent> = std::thread::spawn(move || {
+            blocks(layout(80), n)
+                .into_iter()
+                .map(Sent)
+                .collect::<Vec<_>>()
+        })
+        .join()
+        .unwrap();
+        for (i, block) in sent.iter().enumerate() {
+            // SAFETY: still out, written by `blocks` on the exited thread.
+            assert_eq!(unsafe { block.0.cast::<usize>().read() }, i);
+        }
+        // SAFETY: a block of the pool.
+        let abandoned = unsafe { Page::of(sent[0].0) }.as_ptr() as usize;
+        let (first, rest) = sent.split_at(n / 2);
+        // Half given back from here: the abandoned page takes them on its remote stack.
+        give_back(first.iter().map(|s| s.0));
+        let rest: Vec<Sent> = rest.iter().map(|s| Sent(s.0)).collect();
+        std::thread::spawn(move || {
+            // A new thread with no page of this class adopts the abandoned one, which has
+            // blocks to give, and hands out one of the blocks given back.
+            let block = allocate(layout(80)).unwrap();
+            // SAFETY: a block of the pool.
+            let page = unsafe { Page::of(block) }.as_ptr() as usize;
+            assert_eq!(page, abandoned, "the page is adopted");
+            give_back(rest.into_iter().map(|s| s.0));
+            give_back([block]);
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn threads_allocating_and_giving_back_each_others_blocks_keep_every_block_intact() {
+        let rounds = if cfg!(miri) { 2 } else { 50 };
+        let workers: Vec<_> = (0..3)
+            .map(|t| {
+                std::thread::spawn(move || {
+                    let mut held: Vec<Sent> = Vec::new();
+                    for round in 0..rounds {
+                        let size = 16 + 16 * ((t + round) % 4);
+                        let fresh = blocks(layout(size), 100);
+                        for (i, block) in fresh.iter().enumerate() {
+                            // SAFETY: ours, written by `blocks`.
+                            assert_eq!(unsafe { block.cast::<usize>().read() }, i);
+                        }
+                        give_back(held.drain(..).map(|s| s.0));
+                        held.extend(fresh.into_iter().map(Sent));
+                    }
+                    held
+                })
+            })
+            .collect();
+        let held: Vec<Vec<Sent>> = workers.into_iter().map(|w| w.join().unwrap()).collect();
+        // Every thread's last blocks given back here, after their owners exited.
+        for blocks in held {
+            give_back(blocks.into_iter().map(|s| s.0));
+        }
+    }
+}
