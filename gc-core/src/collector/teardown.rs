@@ -10,8 +10,11 @@
 //! allocation valid while a handle to it may remain: after each block, the members of the block
 //! before it that have no other reference of either kind are freed at once (nothing can reach
 //! them any more); the others are released after the last drop, and freed with their last
-//! handle. Above the parallel cutoff a collector worker does the freeing, behind the drops on
-//! the collecting thread (`docs/concurrency.md`, "Tear-down safety").
+//! handle. Above the parallel cutoff the work is shared with a collector worker: with the pool
+//! (`pool`), the collecting thread and the worker each drop and free one half of the garbage
+//! (a free is a list push there, or one compare-and-swap onto a page another thread owns);
+//! with the system allocator, whose frees contend across threads, the worker only frees,
+//! behind the drops on the collecting thread (`docs/concurrency.md`, "Tear-down safety").
 
 use core::ops::Range;
 
@@ -27,6 +30,10 @@ use crate::sync::{AtomicUsize, Backoff, Ordering};
 
 /// Drops the values of `garbage` and frees it; returns how many `Drop`s panicked. `torn`:
 /// the scan flagged it for teardown already. The emptied list goes back to the heap's scratch.
+///
+/// Halves dropped on two threads are safe for the same reason as freeing behind the drops:
+/// every member is flagged first, so no `Drop` reads a sibling, and a member is freed only
+/// once no handle of either kind is left to it, whichever half held them.
 pub(crate) fn tear_down(
     heap: &HeapInner,
     mut garbage: Vec<Object>,
@@ -42,16 +49,27 @@ pub(crate) fn tear_down(
             header.flags.store(flags, Ordering::Relaxed);
         }
     }
-    let pool = heap
-        .parallel_pool(garbage.len())
-        .filter(|_| crate::alloc::FREE_ANYWHERE);
-    let panicked = match pool {
-        Some(pool) => {
+    let panicked = match heap.parallel_pool(garbage.len()) {
+        Some(pool) if heap.config.pool => {
+            let mid = garbage.len() / 2;
+            let (front, back) = garbage.split_at_mut(mid);
+            let ((panicked_front, kept_front), (panicked_back, kept_back)) =
+                pool.in_place_scope(|_| {
+                    rayon::join(
+                        || drop_and_free(front, debug),
+                        || drop_and_free(back, debug),
+                    )
+                });
+            release_kept(&garbage[..kept_front]);
+            release_kept(&garbage[mid..mid + kept_back]);
+            panicked_front + panicked_back
+        }
+        Some(pool) if crate::alloc::FREE_ANYWHERE => {
             let (panicked, kept) = drop_and_free_on_worker(pool, &garbage, debug);
             release_kept(&kept);
             panicked
         }
-        None => {
+        _ => {
             let (panicked, kept) = drop_and_free(&mut garbage, debug);
             release_kept(&garbage[..kept]);
             panicked
@@ -321,8 +339,20 @@ mod tests {
     }
 
     #[test]
-    fn members_freed_by_a_worker_behind_the_drops_are_never_reached_by_a_later_drop() {
+    fn members_freed_on_workers_dropping_halves_are_never_reached_by_a_later_drop() {
         let config = Config::default().workers(2).shards(2).parallel_cutoff(1);
+        let heap = Heap::with_config(config).expect("a valid configuration");
+        heap.disable();
+        freed_during_the_drops(heap);
+    }
+
+    #[test]
+    fn members_freed_on_workers_behind_the_drops_are_never_reached_by_a_later_drop() {
+        let config = Config::default()
+            .workers(2)
+            .shards(2)
+            .parallel_cutoff(1)
+            .pool(false);
         let heap = Heap::with_config(config).expect("a valid configuration");
         heap.disable();
         freed_during_the_drops(heap);
