@@ -58,6 +58,10 @@ struct Cli {
     /// Study without the CPython comparison first.
     #[arg(long, global = true)]
     no_cpython: bool,
+    /// In the CPython comparison, gc-core's objects from the system allocator (mimalloc with
+    /// `--features mimalloc`) instead of its pool.
+    #[arg(long, global = true)]
+    no_pool: bool,
     /// Also write every collection of every study run (start, end, pause, generation) to
     /// `traces/<shape>-<setting>.csv`.
     #[arg(long, global = true)]
@@ -135,7 +139,7 @@ fn main_job(cli: &Cli, mode: Mode, with_study: bool) -> Result<(), String> {
     let comparison = if with_study && cli.no_cpython {
         None
     } else {
-        let c = run_comparison(mode, &cli.python, &out);
+        let c = run_comparison(mode, &cli.python, !cli.no_pool, &out);
         report::write_cpython(&out, &c)?;
         println!("\nFull collections against CPython (C1–C4)\n");
         println!("{}", report::cpython_markdown(&c));
@@ -206,9 +210,9 @@ fn spinner(len: Option<u64>) -> ProgressBar {
     pb
 }
 
-fn run_comparison(mode: Mode, python: &str, out: &Path) -> cpython::Comparison {
+fn run_comparison(mode: Mode, python: &str, pool: bool, out: &Path) -> cpython::Comparison {
     let pb = spinner(None);
-    let c = cpython::compare(mode, python, out, |msg| {
+    let c = cpython::compare(mode, python, pool, out, |msg| {
         pb.set_message(format!("CPython comparison: {msg}"));
         if pb.is_hidden() {
             eprintln!("CPython comparison: {msg}");

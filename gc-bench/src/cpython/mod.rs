@@ -207,20 +207,23 @@ pub struct Row {
     pub gc_core_2w_collections: Option<Vec<u64>>,
 }
 
-/// Where gc-core's objects come from in this build: the system allocator, or mimalloc with
-/// `--features mimalloc` (CPython uses its own small-object allocator, pymalloc).
-pub const ALLOCATOR: &str = if cfg!(feature = "mimalloc") {
-    "mimalloc"
-} else {
-    "the system allocator"
-};
+/// Where gc-core's objects come from: its pool (objects up to 512 bytes; CPython's pymalloc
+/// plays that part there), or without it the system allocator, or mimalloc with
+/// `--features mimalloc`.
+pub fn allocator(pool: bool) -> &'static str {
+    match (pool, cfg!(feature = "mimalloc")) {
+        (true, _) => "gc-core's pool",
+        (false, true) => "mimalloc",
+        (false, false) => "the system allocator",
+    }
+}
 
 /// The whole comparison.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Comparison {
     /// `Python 3.11.7`, or why CPython was not measured.
     pub python: Result<String, String>,
-    /// Where gc-core's objects come from: [`ALLOCATOR`].
+    /// Where gc-core's objects come from: [`allocator`].
     pub allocator: String,
     pub measurements: Vec<Measurement>,
     pub rows: Vec<Row>,
@@ -248,8 +251,8 @@ const C3_LISTS: usize = 1_000;
 /// Nodes per ring in C2.
 const RING: usize = 21;
 
-fn heap(workers: usize) -> Heap {
-    Heap::with_config(Config::default().workers(workers)).expect("a valid configuration")
+fn heap(workers: usize, pool: bool) -> Heap {
+    Heap::with_config(Config::default().workers(workers).pool(pool)).expect("a valid configuration")
 }
 
 fn median(times: &[u64]) -> u64 {
@@ -277,9 +280,10 @@ fn record_phases(heap: &Heap) -> (Arc<Mutex<Vec<PhaseTimes>>>, CallbackId) {
     (phases, id)
 }
 
-/// Measures `case` on gc-core with `workers` collector workers.
-pub fn gc_core(case: Case, n: usize, workers: usize, reps: usize) -> Measurement {
-    let heap = heap(workers);
+/// Measures `case` on gc-core with `workers` collector workers, its objects from the pool or
+/// not.
+pub fn gc_core(case: Case, n: usize, workers: usize, reps: usize, pool: bool) -> Measurement {
+    let heap = heap(workers, pool);
     let m = heap.attach();
     let mut times = Vec::with_capacity(reps);
     let mut found = 0;
@@ -495,10 +499,11 @@ pub fn cpython(
 // ---------------------------------------------------------------------------------------------
 
 /// Runs the comparison: for every case, CPython (if it can be run), then gc-core with 1 and 2
-/// workers. `script_dir` receives the script; `progress` is told about each step.
+/// workers, its objects from its pool or not. `script_dir` receives the script; `progress` is told about each step.
 pub fn compare(
     mode: Mode,
     python: &str,
+    pool: bool,
     script_dir: &Path,
     mut progress: impl FnMut(&str),
 ) -> Comparison {
@@ -525,8 +530,8 @@ pub fn compare(
             },
             Err(_) => None,
         };
-        let w1 = gc_core(case, n, 1, reps);
-        let w2 = gc_core(case, n, 2, reps);
+        let w1 = gc_core(case, n, 1, reps, pool);
+        let w2 = gc_core(case, n, 2, reps, pool);
         let ratio = |w: &Measurement| {
             py.as_ref()
                 .map(|p| p.time_ns as f64 / w.time_ns.max(1) as f64)
@@ -557,7 +562,7 @@ pub fn compare(
     }
     Comparison {
         python: python_status,
-        allocator: ALLOCATOR.to_string(),
+        allocator: allocator(pool).to_string(),
         measurements,
         rows,
     }
@@ -569,18 +574,18 @@ mod tests {
 
     #[test]
     fn gc_core_cases_find_what_they_should() {
-        let c1 = gc_core(Case::C1, 1_000, 1, 1);
+        let c1 = gc_core(Case::C1, 1_000, 1, 1, true);
         assert_eq!((c1.objects, c1.found), (1_001, 0));
         // The phases of the timed collection, not of the untimed ones around it.
         let split = c1.phases.unwrap();
         let timed = c1.time_ns as f64 / c1.objects as f64;
         let phases: f64 = split.named().iter().map(|(_, t)| t).sum();
         assert!(phases > 0.0 && phases <= timed, "{split:?} of {timed} ns");
-        let c2 = gc_core(Case::C2, 2_100, 2, 2);
+        let c2 = gc_core(Case::C2, 2_100, 2, 2, true);
         assert_eq!((c2.objects, c2.found), (2_100, 2_100));
-        let c3 = gc_core(Case::C3, C3_LISTS, 1, 1);
+        let c3 = gc_core(Case::C3, C3_LISTS, 1, 1, true);
         assert_eq!((c3.objects, c3.found), (C3_LISTS, 0));
-        let c4 = gc_core(Case::C4, 10_000, 1, 1);
+        let c4 = gc_core(Case::C4, 10_000, 1, 1, true);
         let collections = c4.collections.unwrap();
         assert!(collections[0] > 0, "{collections:?}");
     }
