@@ -6,6 +6,10 @@
 use core::alloc::Layout;
 use core::ptr::NonNull;
 
+#[cfg(not(loom))]
+use crate::header::flag;
+use crate::header::Header;
+
 #[cfg(feature = "mimalloc")]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
@@ -65,4 +69,40 @@ pub(crate) unsafe fn deallocate(ptr: NonNull<u8>, layout: Layout, pooled: bool) 
     unsafe {
         std::alloc::dealloc(ptr.as_ptr(), layout)
     };
+}
+
+/// Frees objects one after another on one thread, as a teardown does: blocks of the pool on
+/// pages another thread owns are given back a page's run at a time (`pool::Batch`), the rest
+/// through each object's `dealloc`.
+pub(crate) struct Frees {
+    #[cfg(not(loom))]
+    batch: crate::pool::Batch,
+}
+
+impl Frees {
+    pub(crate) fn new() -> Frees {
+        Frees {
+            #[cfg(not(loom))]
+            batch: crate::pool::Batch::new(),
+        }
+    }
+
+    /// Frees the allocation of `object`.
+    ///
+    /// # Safety
+    /// As for `VTable::dealloc`: the value is dropped and no handle of either kind remains.
+    #[inline]
+    pub(crate) unsafe fn free(&mut self, object: NonNull<Header>) {
+        // SAFETY: the header is alive until the allocation is freed.
+        let header = unsafe { object.as_ref() };
+        #[cfg(not(loom))]
+        if header.has(flag::POOLED) {
+            // SAFETY: a block of the pool (`POOLED`), not used any more: the header's `dealloc`
+            // would give it back the same way, one at a time.
+            unsafe { self.batch.give_back(object.cast()) };
+            return;
+        }
+        // SAFETY: forwarded.
+        unsafe { (header.vtable.dealloc)(object.as_ptr()) };
+    }
 }

@@ -20,6 +20,7 @@ use core::ops::Range;
 
 use super::gather::hand_back;
 use super::region::{prefetch, PREFETCH};
+use crate::alloc::Frees;
 use crate::finalize::report_panic;
 use crate::generation::Object;
 use crate::handle::GcAny;
@@ -90,12 +91,13 @@ pub(crate) fn tear_down(
 /// a large allocation would consolidate every chunk freed so far.
 fn drop_and_free(garbage: &mut [Object], debug: DebugFlags) -> (usize, usize) {
     let (mut panicked, mut kept, mut checked) = (0, 0, 0);
+    let mut frees = Frees::new();
     for block in blocks(garbage.len()) {
         panicked += drop_values(garbage, block.clone(), debug);
         let upto = freeable(block.end, garbage.len());
         // Below `checked` every member is freed or kept, so the front is free to write.
         for at in checked..upto {
-            if !free_if_alone(garbage[at]) {
+            if !free_if_alone(garbage[at], &mut frees) {
                 garbage[kept] = garbage[at];
                 kept += 1;
             }
@@ -178,6 +180,7 @@ impl Progress {
     fn free_behind(&self, garbage: &[Object], kept: &mut Vec<Object>) {
         let mut checked = 0;
         let mut backoff = Backoff::default();
+        let mut frees = Frees::new();
         while checked < garbage.len() {
             // Acquire: the drops published are done, so a count read below is final unless a
             // handle still holds the member.
@@ -191,7 +194,7 @@ impl Progress {
                     if let Some(ahead) = garbage.get(at + PREFETCH) {
                         prefetch(ahead.0.as_ptr());
                     }
-                    if !free_if_alone(garbage[at]) {
+                    if !free_if_alone(garbage[at], &mut frees) {
                         kept.push(garbage[at]);
                     }
                 }
@@ -251,20 +254,21 @@ fn drop_value(object: Object, debug: DebugFlags) -> bool {
 /// allocation with it once no other handle (one that escaped through a `Drop`, or a weak one)
 /// remains.
 fn release_kept(kept: &[Object]) {
+    let mut frees = Frees::new();
     for (i, &object) in kept.iter().enumerate() {
         if let Some(ahead) = kept.get(i + PREFETCH) {
             prefetch(ahead.0.as_ptr());
         }
         let header = object.header();
-        if !free_if_alone(object) && header.dec_strong() && header.dec_weak() {
+        if !free_if_alone(object, &mut frees) && header.dec_strong() && header.dec_weak() {
             // SAFETY: no handle of either kind remains and the value is dropped.
-            unsafe { (header.vtable.dealloc)(object.0.as_ptr()) };
+            unsafe { frees.free(object.0) };
         }
     }
 }
 
-/// Frees `object`, a member whose value is dropped, if the collector's reference is the only
-/// reference of either kind left to it; true if it did.
+/// Frees `object`, a member whose value is dropped, with `frees`, if the collector's reference
+/// is the only reference of either kind left to it; true if it did.
 ///
 /// Freeing before the other values are dropped, on any thread, is safe then: with no strong
 /// handle and no weak one left, nothing can reach the object any more — a handle is made only
@@ -272,13 +276,13 @@ fn release_kept(kept: &[Object]) {
 /// dropped meanwhile on another thread is done with the header once its decrement (a release)
 /// is seen by the acquire loads here; with no other reference, no other thread can change the
 /// counts, so plain loads tell.
-fn free_if_alone(object: Object) -> bool {
+fn free_if_alone(object: Object, frees: &mut Frees) -> bool {
     let header = object.header();
     let alone =
         header.strong.load(Ordering::Acquire) == 1 && header.weak.load(Ordering::Acquire) == 1;
     if alone {
         // SAFETY: its value is dropped, and no handle of either kind remains: see above.
-        unsafe { (header.vtable.dealloc)(object.0.as_ptr()) };
+        unsafe { frees.free(object.0) };
     }
     alone
 }

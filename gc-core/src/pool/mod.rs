@@ -44,7 +44,7 @@ use core::ptr::NonNull;
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use page::{Page, UNLISTED};
+use page::{Chain, Page, UNLISTED};
 
 use crate::sync::{AtomicUsize, Instant, Mutex, MutexGuard, Ordering};
 
@@ -99,27 +99,91 @@ pub(crate) unsafe fn deallocate(block: NonNull<u8>) {
         .unwrap_or(false);
     if !mine {
         // SAFETY: forwarded.
-        unsafe { give_back_remote(page, block) };
+        unsafe { give_back_remote(page, Chain::one(block)) };
     }
 }
 
-/// Gives a block back to a page this thread does not own.
+/// Gives a chain of blocks back to a page this thread does not own.
 ///
 /// # Safety
-/// As for [`deallocate`].
-unsafe fn give_back_remote(page: NonNull<Page>, block: NonNull<u8>) {
-    // SAFETY: the page is alive while the block is out; this push only succeeds onto a stack
+/// The chain's blocks came from [`allocate`], from `page`, and are not used any more.
+unsafe fn give_back_remote(page: NonNull<Page>, chain: Chain) {
+    // SAFETY: the page is alive while the blocks are out; this push only succeeds onto a stack
     // that is not empty, one filed with the owner already.
-    if unsafe { Page::push_remote_if_filed(page, block) } {
+    if unsafe { Page::push_remote_if_filed(page, chain) } {
         return;
     }
     let mut registry = registry();
     // SAFETY: alive as above; the owner is read under the lock, where it changes.
     let owner = unsafe { page.as_ref() }.owner();
     // SAFETY: alive as above; the page is not touched after the push.
-    let first = unsafe { Page::push_remote(page, block) };
+    let first = unsafe { Page::push_remote(page, chain) };
     if first && owner != 0 {
         registry.file(owner, page);
+    }
+}
+
+/// Blocks given back one after another by one thread (a teardown's): those of pages another
+/// thread owns are gathered into one chain per run of blocks of the same page and pushed with
+/// one compare-and-swap, rather than one each.
+pub(crate) struct Batch {
+    /// The page of the chain being gathered, and the chain.
+    gathered: Option<(NonNull<Page>, Chain)>,
+    /// This thread's token when the batch began (0: owns no page then). Pages the thread comes
+    /// to own meanwhile are given back to as if another thread's: slower, equally safe.
+    token: usize,
+}
+
+impl Batch {
+    pub(crate) fn new() -> Batch {
+        let token = LOCAL
+            .try_with(|local| local.try_borrow().map_or(0, |local| local.token))
+            .unwrap_or(0);
+        Batch {
+            gathered: None,
+            token,
+        }
+    }
+
+    /// Gives a block back.
+    ///
+    /// # Safety
+    /// As for [`deallocate`].
+    #[inline]
+    pub(crate) unsafe fn give_back(&mut self, block: NonNull<u8>) {
+        // SAFETY: a block of the pool.
+        let page = unsafe { Page::of(block) };
+        match self.gathered {
+            Some((gathering, chain)) if gathering == page => {
+                // SAFETY: the block is free and ours; the chain's blocks are ours.
+                self.gathered = Some((page, unsafe { chain.with_front(block) }));
+            }
+            _ => {
+                // SAFETY: the page is alive while the block is out.
+                let owner = unsafe { page.as_ref() }.owner();
+                if self.token != 0 && owner == self.token {
+                    // SAFETY: forwarded.
+                    unsafe { deallocate(block) };
+                    return;
+                }
+                self.flush();
+                self.gathered = Some((page, Chain::one(block)));
+            }
+        }
+    }
+
+    /// Pushes the chain gathered so far.
+    fn flush(&mut self) {
+        if let Some((page, chain)) = self.gathered.take() {
+            // SAFETY: the chain's blocks are from `page`, given back to the batch.
+            unsafe { give_back_remote(page, chain) };
+        }
+    }
+}
+
+impl Drop for Batch {
+    fn drop(&mut self) {
+        self.flush();
     }
 }
 
@@ -410,7 +474,7 @@ mod tests {
     use std::collections::HashSet;
 
     use super::page::{Page, PAGE};
-    use super::{allocate, class_of, deallocate, MAX_BLOCK};
+    use super::{allocate, class_of, deallocate, Batch, MAX_BLOCK};
 
     /// A pointer sent to another thread in a test.
     struct Sent(NonNull<u8>);
@@ -503,6 +567,71 @@ mod tests {
         }
         assert_eq!(seen, n, "every block given back remotely is reused");
         give_back(more);
+    }
+
+    #[test]
+    fn a_batch_gives_back_runs_of_blocks_of_other_threads_pages_and_its_own_at_once() {
+        // This thread's own blocks first (its own current page, so it adopts nothing below).
+        let mine = blocks(layout(32), 40);
+        let mine_addresses: HashSet<_> = mine.iter().map(|b| b.as_ptr() as usize).collect();
+        // Two pages' worth from another thread, kept out past its exit: its pages are
+        // abandoned with blocks out.
+        let n = PAGE / 32 + 50;
+        let theirs: Vec<Sent> = std::thread::spawn(move || {
+            blocks(layout(32), n)
+                .into_iter()
+                .map(Sent)
+                .collect::<Vec<_>>()
+        })
+        .join()
+        .unwrap();
+        // SAFETY: blocks of the pool.
+        let pages: HashSet<usize> = theirs
+            .iter()
+            .map(|b| unsafe { Page::of(b.0) }.as_ptr() as usize)
+            .collect();
+        let abandoned = |page: &usize| {
+            let registry = super::registry();
+            registry.abandoned[class_of(layout(32)).unwrap()]
+                .iter()
+                .any(|p| p.0.as_ptr() as usize == *page)
+        };
+        assert!(
+            pages.iter().all(abandoned),
+            "pages with blocks out are abandoned"
+        );
+        let mut batch = Batch::new();
+        let mut own = mine.iter();
+        for (i, block) in theirs.iter().enumerate() {
+            // SAFETY: from `allocate`, not used any more.
+            unsafe { batch.give_back(block.0) };
+            if i % 32 == 0 {
+                if let Some(&own) = own.next() {
+                    // SAFETY: as above.
+                    unsafe { batch.give_back(own) };
+                }
+            }
+        }
+        assert!(
+            own.next().is_none(),
+            "every block of this thread's given back"
+        );
+        drop(batch);
+        // This thread's own blocks went straight back to its page: taken first again.
+        let again = blocks(layout(32), mine.len());
+        for block in &again {
+            assert!(mine_addresses.contains(&(block.as_ptr() as usize)));
+        }
+        give_back(again);
+        // Every block of the other thread's pages came back through the chains: a thread out
+        // of pages looks at them and frees them, as they are empty.
+        std::thread::spawn(|| give_back(blocks(layout(32), 1)))
+            .join()
+            .unwrap();
+        assert!(
+            !pages.iter().any(abandoned),
+            "empty abandoned pages are freed"
+        );
     }
 
     #[test]

@@ -35,6 +35,66 @@ pub(crate) struct Block {
     next: *mut Block,
 }
 
+/// Free blocks linked through their first words, first to last, not yet on any page's list.
+#[derive(Clone, Copy)]
+pub(crate) struct Chain {
+    first: NonNull<Block>,
+    last: NonNull<Block>,
+}
+
+impl Chain {
+    /// A chain of one block.
+    pub(crate) fn one(block: NonNull<u8>) -> Chain {
+        let block = block.cast();
+        Chain {
+            first: block,
+            last: block,
+        }
+    }
+
+    /// The chain with `block` in front.
+    ///
+    /// # Safety
+    /// `block` is free, pointer-sized and in no list; the caller owns the chain's blocks.
+    pub(crate) unsafe fn with_front(self, block: NonNull<u8>) -> Chain {
+        let block = block.cast::<Block>();
+        // SAFETY: per the contract.
+        unsafe {
+            block.as_ptr().write(Block {
+                next: self.first.as_ptr(),
+            })
+        };
+        Chain {
+            first: block,
+            last: self.last,
+        }
+    }
+
+    /// One try at pushing the chain onto the stack `remote` whose head was seen as `head`;
+    /// the head seen instead if it moved.
+    ///
+    /// # Safety
+    /// The chain's blocks are free and the caller's; after a success, they are not its any more.
+    unsafe fn push_onto(
+        self,
+        remote: &AtomicPtr<Block>,
+        head: *mut Block,
+    ) -> Result<(), *mut Block> {
+        // SAFETY: the last block is free and the caller's.
+        unsafe { self.last.as_ptr().write(Block { next: head }) };
+        // Release: the writes to the blocks, and the values' drops before them, happen before
+        // the owner reuses them.
+        remote
+            .compare_exchange_weak(
+                head,
+                self.first.as_ptr(),
+                Ordering::Release,
+                Ordering::Relaxed,
+            )
+            .map(drop)
+    }
+}
+
 /// The header at the start of every page.
 #[repr(C)]
 pub(crate) struct Page {
@@ -178,48 +238,42 @@ impl Page {
         used == 0
     }
 
-    /// Gives back a block from a thread that does not own the page, if `remote` is not
-    /// empty: its owner has been told of the page then (`pool`). False, with nothing done, if
-    /// `remote` is empty.
+    /// Gives back a chain of blocks from a thread that does not own the page, if `remote` is
+    /// not empty: its owner has been told of the page then (`pool`). False, with nothing done,
+    /// if `remote` is empty.
     ///
     /// # Safety
     /// As for [`Page::push_remote`].
     #[inline]
-    pub(crate) unsafe fn push_remote_if_filed(page: NonNull<Page>, block: NonNull<u8>) -> bool {
-        let block = block.cast::<Block>().as_ptr();
-        // SAFETY: the page is alive while the block is out.
+    pub(crate) unsafe fn push_remote_if_filed(page: NonNull<Page>, chain: Chain) -> bool {
+        // SAFETY: the page is alive while the chain's blocks are out.
         let remote = unsafe { &(*page.as_ptr()).remote };
         let mut head = remote.load(Ordering::Relaxed);
         while !head.is_null() {
-            // SAFETY: the block is free and pointer-sized; nobody else has it.
-            unsafe { block.write(Block { next: head }) };
-            // Release: as in `push_remote`.
-            match remote.compare_exchange_weak(head, block, Ordering::Release, Ordering::Relaxed) {
-                Ok(_) => return true,
+            // SAFETY: forwarded.
+            match unsafe { chain.push_onto(remote, head) } {
+                Ok(()) => return true,
                 Err(seen) => head = seen,
             }
         }
         false
     }
 
-    /// Gives back a block from a thread that does not own the page; true if `remote` was
-    /// empty (the caller then tells the owner, see `pool`).
+    /// Gives back a chain of blocks from a thread that does not own the page; true if
+    /// `remote` was empty (the caller then tells the owner, see `pool`).
     ///
     /// # Safety
-    /// `block` was given out by this page and is not used any more. Until this returns, the
-    /// page stays allocated (the block counts in `used`); after, the caller must not touch it.
-    pub(crate) unsafe fn push_remote(page: NonNull<Page>, block: NonNull<u8>) -> bool {
-        let block = block.cast::<Block>().as_ptr();
-        // SAFETY: the page is alive while the block is out (see above).
+    /// The chain's blocks were given out by this page and are not used any more. Until this
+    /// returns, the page stays allocated (the blocks count in `used`); after, the caller must
+    /// not touch it.
+    pub(crate) unsafe fn push_remote(page: NonNull<Page>, chain: Chain) -> bool {
+        // SAFETY: the page is alive while the chain's blocks are out.
         let remote = unsafe { &(*page.as_ptr()).remote };
         let mut head = remote.load(Ordering::Relaxed);
         loop {
-            // SAFETY: the block is free and pointer-sized; nobody else has it.
-            unsafe { block.write(Block { next: head }) };
-            // Release: the write above, and the value's drop before it, happen before the
-            // owner reuses the block.
-            match remote.compare_exchange_weak(head, block, Ordering::Release, Ordering::Relaxed) {
-                Ok(_) => return head.is_null(),
+            // SAFETY: forwarded.
+            match unsafe { chain.push_onto(remote, head) } {
+                Ok(()) => return head.is_null(),
                 Err(seen) => head = seen,
             }
         }
