@@ -7,11 +7,13 @@
 //! - `alloc_free_tracked`: allocate and free a node that can hold an edge (tracked: it goes on
 //!   and off a generation list), against an `Arc` node with a `Mutex` slot.
 //!
-//! Every implementation allocates through the same allocator, the system one: gc-bench builds
-//! gc-core without its `mimalloc` feature, so gc-core's objects come from the global allocator
-//! too. (The `mimalloc` crate as global allocator is not used here: it sends every request
-//! through `mi_malloc_aligned`, whose fast path misses for sizes that are not powers of two,
-//! which would penalise whichever implementation's object sizes happen to be odd.)
+//! gc-core is measured twice: with its defaults, its objects from its pool (`docs/allocation.md`),
+//! and with `Config::pool(false)` ("system allocator"), its objects from the global allocator as
+//! every other implementation's — the DESIGN target compares with `Arc` on the same allocator.
+//! gc-bench builds gc-core without its `mimalloc` feature. (The `mimalloc` crate as global
+//! allocator is not used here: it sends every request through `mi_malloc_aligned`, whose fast
+//! path misses for sizes that are not powers of two, which would penalise whichever
+//! implementation's object sizes happen to be odd.)
 
 use std::cell::RefCell;
 use std::hint::black_box;
@@ -20,7 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
-use gc_core::{Gc, GcCell, Heap, Trace};
+use gc_core::{Config, Gc, GcCell, Heap, Trace};
 use ratios::Group;
 
 mod ratios;
@@ -203,11 +205,19 @@ fn clone_drop(c: &mut Criterion) {
     dumpster::sync::collect();
 }
 
+/// A heap whose objects come from the global allocator, as `Arc`'s do.
+fn system_heap() -> Heap {
+    Heap::with_config(Config::default().pool(false)).expect("a valid configuration")
+}
+
 fn alloc_free_small(c: &mut Criterion) {
-    let heap = Heap::new();
+    let (heap, system) = (Heap::new(), system_heap());
     let mut g = c.benchmark_group("alloc_free_small");
     configure(&mut g);
     g.bench_function("gc-core", |b| b.iter(|| heap.alloc(small(black_box(1)))));
+    g.bench_function("gc-core system allocator", |b| {
+        b.iter(|| system.alloc(small(black_box(1))))
+    });
     g.bench_function("Arc", |b| {
         b.iter(|| {
             Arc::new(ArcSmall {
@@ -257,12 +267,18 @@ macro_rules! tracked {
 }
 
 fn alloc_free_tracked(c: &mut Criterion) {
-    let heap = Heap::new();
+    let (heap, system) = (Heap::new(), system_heap());
     let mut g = c.benchmark_group("alloc_free_tracked");
     configure(&mut g);
     {
         let m = heap.attach();
         g.bench_function("gc-core attached", |b| {
+            b.iter(|| m.alloc(node(black_box(1))))
+        });
+    }
+    {
+        let m = system.attach();
+        g.bench_function("gc-core attached system allocator", |b| {
             b.iter(|| m.alloc(node(black_box(1))))
         });
     }
