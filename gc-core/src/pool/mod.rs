@@ -39,7 +39,7 @@
 mod page;
 
 use core::alloc::Layout;
-use core::cell::RefCell;
+use core::cell::{Cell, RefCell};
 use core::ptr::NonNull;
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -66,10 +66,18 @@ fn class_of(layout: Layout) -> Option<usize> {
 
 /// A block for `layout` from the calling thread's pages; `None` if the pool does not serve the
 /// layout, the thread is exiting, or memory ran out.
+#[inline]
 pub(crate) fn allocate(layout: Layout) -> Option<NonNull<u8>> {
     let class = class_of(layout)?;
+    let current = FAST.try_with(|fast| fast.current[class].get()).ok()?;
+    if let Some(page) = current {
+        // SAFETY: a current page is this thread's.
+        if let Some(block) = unsafe { Page::pop(page) } {
+            return Some(block);
+        }
+    }
     LOCAL
-        .try_with(|local| local.try_borrow_mut().ok()?.allocate(class))
+        .try_with(|local| local.try_borrow_mut().ok()?.refill(class))
         .ok()
         .flatten()
 }
@@ -78,29 +86,45 @@ pub(crate) fn allocate(layout: Layout) -> Option<NonNull<u8>> {
 ///
 /// # Safety
 /// `block` came from [`allocate`] and is not used any more.
+#[inline]
 pub(crate) unsafe fn deallocate(block: NonNull<u8>) {
     // SAFETY: a block of the pool.
     let page = unsafe { Page::of(block) };
     // SAFETY: the page is alive while the block is out.
     let owner = unsafe { page.as_ref() }.owner();
-    let mine = LOCAL
-        .try_with(|local| {
-            let Ok(mut local) = local.try_borrow_mut() else {
-                return false;
-            };
-            if local.token == 0 || local.token != owner {
-                return false;
-            }
-            // SAFETY: this thread owns the page; the block is back from the caller.
-            let empty = unsafe { page.as_ref().push(block) };
-            local.returned(page, empty);
-            true
-        })
-        .unwrap_or(false);
-    if !mine {
+    let mine = owner != 0 && FAST.try_with(|fast| fast.token.get() == owner) == Ok(true);
+    // SAFETY: forwarded; the page is this thread's if `mine`.
+    if !(mine && unsafe { give_back_mine(page, block) }) {
         // SAFETY: forwarded.
         unsafe { give_back_remote(page, Chain::one(block)) };
     }
+}
+
+/// Gives a block back to a page this thread owns; false if this thread's books are gone
+/// (it is exiting), with nothing done.
+///
+/// # Safety
+/// `block` came from [`allocate`], from `page`, owned by this thread, and is not used any more.
+#[inline]
+unsafe fn give_back_mine(page: NonNull<Page>, block: NonNull<u8>) -> bool {
+    // SAFETY: alive while the block is out; this thread's.
+    let this = unsafe { page.as_ref() };
+    if this.stays_listed_after_push() {
+        // SAFETY: this thread owns the page; the block is back from the caller. The page is
+        // listed already and keeps a block out: no bookkeeping.
+        unsafe { this.push(block) };
+        return true;
+    }
+    let kept = LOCAL.try_with(|local| {
+        let Ok(mut local) = local.try_borrow_mut() else {
+            return false;
+        };
+        // SAFETY: as above.
+        let empty = unsafe { this.push(block) };
+        local.returned(page, empty);
+        true
+    });
+    kept == Ok(true)
 }
 
 /// Gives a chain of blocks back to a page this thread does not own.
@@ -136,9 +160,7 @@ pub(crate) struct Batch {
 
 impl Batch {
     pub(crate) fn new() -> Batch {
-        let token = LOCAL
-            .try_with(|local| local.try_borrow().map_or(0, |local| local.token))
-            .unwrap_or(0);
+        let token = FAST.try_with(|fast| fast.token.get()).unwrap_or(0);
         Batch {
             gathered: None,
             token,
@@ -161,9 +183,9 @@ impl Batch {
             _ => {
                 // SAFETY: the page is alive while the block is out.
                 let owner = unsafe { page.as_ref() }.owner();
-                if self.token != 0 && owner == self.token {
-                    // SAFETY: forwarded.
-                    unsafe { deallocate(block) };
+                // SAFETY: forwarded; the page is this thread's if the tokens match.
+                if self.token != 0 && owner == self.token && unsafe { give_back_mine(page, block) }
+                {
                     return;
                 }
                 self.flush();
@@ -289,45 +311,51 @@ fn trim(spare: &mut VecDeque<(PagePtr, Instant)>, now: Instant) {
 /// Abandoned pages a thread looks at before making a new page.
 const ADOPT_TRIES: usize = 4;
 
+/// What the fast paths read without borrowing [`Local`]: this thread's token and current pages.
+struct Fast {
+    /// This thread's token; 0 until its first page, and again once it has exited.
+    token: Cell<usize>,
+    /// The page each class takes blocks from.
+    current: [Cell<Option<NonNull<Page>>>; CLASSES],
+}
+
 /// One thread's pages.
 struct Local {
     /// This thread's token; 0 until its first page.
     token: usize,
-    /// The page each class takes blocks from.
-    current: [Option<NonNull<Page>>; CLASSES],
-    /// Per class, the other pages with blocks to give.
+    /// Per class, the pages with blocks to give, other than the current one.
     available: [Vec<NonNull<Page>>; CLASSES],
     /// Every page this thread owns.
     owned: Vec<NonNull<Page>>,
 }
 
 crate::sync::thread_local_facade! {
+    static FAST: Fast = Fast {
+        token: Cell::new(0),
+        current: [const { Cell::new(None) }; CLASSES],
+    };
     static LOCAL: RefCell<Local> = RefCell::new(Local {
         token: 0,
-        current: [None; CLASSES],
         available: [const { Vec::new() }; CLASSES],
         owned: Vec::new(),
     });
 }
 
-impl Local {
-    #[inline]
-    fn allocate(&mut self, class: usize) -> Option<NonNull<u8>> {
-        if let Some(page) = self.current[class] {
-            // SAFETY: this thread owns its current pages.
-            if let Some(block) = unsafe { Page::pop(page) } {
-                return Some(block);
-            }
-        }
-        self.refill(class)
-    }
+/// The page class `class` takes blocks from on this thread.
+fn current(class: usize) -> Option<NonNull<Page>> {
+    FAST.try_with(|fast| fast.current[class].get())
+        .ok()
+        .flatten()
+}
 
+impl Local {
     /// The slow path: blocks from filed pages, another page with blocks, an adopted page or
     /// a new one.
     #[cold]
     fn refill(&mut self, class: usize) -> Option<NonNull<u8>> {
         if self.token == 0 {
             self.token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
+            FAST.try_with(|fast| fast.token.set(self.token)).ok()?;
         }
         let pending = PENDING.load(Ordering::Relaxed) != 0;
         let mut registry = pending.then(registry);
@@ -338,7 +366,7 @@ impl Local {
                 self.returned(page, empty);
             }
         }
-        if let Some(page) = self.current[class] {
+        if let Some(page) = current(class) {
             // SAFETY: this thread owns its current pages.
             if let Some(block) = unsafe { Page::pop(page) } {
                 return Some(block);
@@ -360,7 +388,8 @@ impl Local {
             },
         };
         drop(registry);
-        self.current[class] = Some(page);
+        FAST.try_with(|fast| fast.current[class].set(Some(page)))
+            .ok()?;
         // SAFETY: owned by this thread.
         unsafe { Page::pop(page) }
     }
@@ -407,7 +436,7 @@ impl Local {
         // SAFETY: owned by this thread.
         let this = unsafe { page.as_ref() };
         let class = this.class as usize;
-        if self.current[class] == Some(page) {
+        if current(class) == Some(page) {
             return;
         }
         if empty {
@@ -449,6 +478,13 @@ impl Drop for Local {
         if self.owned.is_empty() {
             return;
         }
+        // The fast paths see no page of this thread's from now on.
+        let _ = FAST.try_with(|fast| {
+            fast.token.set(0);
+            for current in &fast.current {
+                current.set(None);
+            }
+        });
         let mut registry = registry();
         drop(registry.take_filed(self.token));
         for page in self.owned.drain(..) {

@@ -299,6 +299,13 @@ impl Page {
         used == 0
     }
 
+    /// Whether a push by the owner leaves nothing to do in its books: the page is on its list
+    /// of pages with blocks to give, and another block stays out. Owner only.
+    #[inline]
+    pub(crate) fn stays_listed_after_push(&self) -> bool {
+        self.available_at.get() != UNLISTED && self.used.get() > 1
+    }
+
     /// Whether the owner has a block to give without collecting `remote`.
     #[inline]
     pub(crate) fn has_free(&self) -> bool {
