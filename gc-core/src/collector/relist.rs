@@ -22,8 +22,8 @@
 //! world restarts unless a finalizer or weak callback of it is to run; then [`keep_intact`]
 //! takes the flag off again and numbers the set for the resurrection check.
 
+use core::mem::MaybeUninit;
 use core::ops::Range;
-use core::ptr::NonNull;
 use core::sync::atomic::{AtomicU32, AtomicUsize};
 
 use rayon::prelude::*;
@@ -201,17 +201,20 @@ impl Judging<'_> {
         }));
         let total: usize = counts.iter().map(|&n| n as usize).sum();
         unreachable.clear();
-        unreachable.par_extend(
-            (0..total)
-                .into_par_iter()
-                .map(|_| Object(NonNull::dangling())),
+        unreachable.reserve(total);
+        self.chunks(
+            counts,
+            0..region.chunks(),
+            &mut unreachable.spare_capacity_mut()[..total],
         );
-        self.chunks(counts, 0..region.chunks(), unreachable);
+        // SAFETY: `chunks` wrote every one of the first `total` elements (each chunk exactly
+        // its count, checked there).
+        unsafe { unreachable.set_len(total) };
     }
 
-    /// Judges `chunks` into `out`, which holds exactly their garbage (`counts` per chunk):
-    /// halves in parallel down to one chunk.
-    fn chunks(&self, counts: &[u32], chunks: Range<usize>, out: &mut [Object]) {
+    /// Judges `chunks` into `out`, which has room for exactly their garbage (`counts` per
+    /// chunk), writing all of it: halves in parallel down to one chunk.
+    fn chunks(&self, counts: &[u32], chunks: Range<usize>, out: &mut [MaybeUninit<Object>]) {
         if chunks.len() > 1 {
             let mid = chunks.start + chunks.len() / 2;
             let left: u32 = counts[chunks.start..mid].iter().sum();
@@ -223,9 +226,12 @@ impl Judging<'_> {
         } else if let Some(c) = chunks.clone().next() {
             let mut n = 0;
             self.chunk(c, counts[c] == 0, &mut |object| {
-                out[n] = object;
+                out[n].write(object);
                 n += 1;
             });
+            // The count and the judging read the same marks; were they ever to differ, the
+            // garbage list must not be left with elements never written.
+            assert_eq!(n, out.len(), "chunk {c}: garbage counted and judged differ");
         }
     }
 }
