@@ -533,6 +533,14 @@ mod tests {
             .collect()
     }
 
+    /// Blocks of `layout` allocated by a thread that has exited since, each written with its
+    /// number: its pages are abandoned with blocks out.
+    fn blocks_of_an_exited_thread(layout: Layout, n: usize) -> Vec<Sent> {
+        std::thread::spawn(move || blocks(layout, n).into_iter().map(Sent).collect())
+            .join()
+            .unwrap()
+    }
+
     fn give_back(blocks: impl IntoIterator<Item = NonNull<u8>>) {
         for block in blocks {
             // SAFETY: from `allocate`, not used any more.
@@ -613,14 +621,7 @@ mod tests {
         // Two pages' worth from another thread, kept out past its exit: its pages are
         // abandoned with blocks out.
         let n = PAGE / 32 + 50;
-        let theirs: Vec<Sent> = std::thread::spawn(move || {
-            blocks(layout(32), n)
-                .into_iter()
-                .map(Sent)
-                .collect::<Vec<_>>()
-        })
-        .join()
-        .unwrap();
+        let theirs = blocks_of_an_exited_thread(layout(32), n);
         // SAFETY: blocks of the pool.
         let pages: HashSet<usize> = theirs
             .iter()
@@ -673,14 +674,7 @@ mod tests {
     #[test]
     fn pages_of_an_exited_thread_are_given_back_and_adopted() {
         let n = 200;
-        let sent: Vec<Sent> = std::thread::spawn(move || {
-            blocks(layout(80), n)
-                .into_iter()
-                .map(Sent)
-                .collect::<Vec<_>>()
-        })
-        .join()
-        .unwrap();
+        let sent = blocks_of_an_exited_thread(layout(80), n);
         for (i, block) in sent.iter().enumerate() {
             // SAFETY: still out, written by `blocks` on the exited thread.
             assert_eq!(unsafe { block.0.cast::<usize>().read() }, i);
