@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # ThreadSanitizer over gc-core's stress tests: the multi-threaded collector tests, the oracle
-# (fewer cases), the soak test (short), and the teardown's unit tests (a worker freeing the
-# garbage behind the drops).
+# (fewer cases), the soak test (short), the teardown's unit tests (a worker dropping and
+# freeing half the garbage, or freeing it behind the drops) and the pool's (blocks given back
+# across threads, pages of exited threads).
 #
-#   scripts/tsan.sh                   # all four
-#   scripts/tsan.sh soak              # one of: collector, oracle, soak, teardown
+#   scripts/tsan.sh                   # all five
+#   scripts/tsan.sh soak              # one of: collector, oracle, soak, teardown, pool
 #   GC_SOAK_SECS=60 scripts/tsan.sh soak
 #
 # Needs a nightly toolchain with rust-src (std is rebuilt with the sanitizer):
@@ -106,6 +107,7 @@ case "$what" in all | collector) run collector --test collector ;; esac
 case "$what" in all | oracle) run oracle --test oracle ;; esac
 case "$what" in all | soak) run soak --release --test soak -- --ignored --nocapture ;; esac
 case "$what" in all | teardown) run teardown --lib -- teardown ;; esac
+case "$what" in all | pool) run pool --lib -- pool:: ;; esac
 if [ "$status" -ne 0 ] && grep -q 'dealloc_box\|drop_value' "$LOGS"/*.log 2>/dev/null; then
     echo "tsan.sh: reports on a free after a decrement are likely the fence false positive" \
         "described at the top of this script"
