@@ -1,7 +1,7 @@
 //! The object pool: memory for small objects, CPython's `obmalloc` for threads.
 //!
 //! Objects of at most [`MAX_BLOCK`] bytes (aligned to at most 16) come from 64 KiB pages of
-//! one size class each (`page`). Every page belongs to one thread, which takes and gives back
+//! one size class each (`page`), sixteen to a 1 MiB arena (`arena`). Every page belongs to one thread, which takes and gives back
 //! its blocks with no atomic operation: a pop or a push on the page's list. Another thread
 //! gives a block back by pushing it on the page's remote stack with one compare-and-swap; the
 //! owner takes that stack whole the next time it runs out of blocks. A garbage cycle torn down
@@ -36,17 +36,16 @@
 //! Under loom objects come from the system allocator: the models check the collector's
 //! protocols, and the pool's is checked by Miri's race detector in the tests below.
 
+mod arena;
 mod page;
 
 use core::alloc::Layout;
 use core::cell::{Cell, RefCell};
 use core::ptr::NonNull;
-use std::collections::VecDeque;
-use std::time::Duration;
 
 use page::{Chain, Page, UNLISTED};
 
-use crate::sync::{AtomicUsize, Instant, Mutex, MutexGuard, Ordering};
+use crate::sync::{AtomicUsize, Mutex, MutexGuard, Ordering};
 
 /// The largest block: larger objects come from the system allocator.
 pub(crate) const MAX_BLOCK: usize = 512;
@@ -259,53 +258,21 @@ impl Registry {
     }
 }
 
-/// How long a freed page is kept for reuse before its memory goes back to the system
-/// allocator.
-const KEEP: Duration = Duration::from_secs(1);
-
-/// Freed pages kept for reuse, oldest first, each with the time it was freed: a program that
-/// frees a large structure and builds another reuses the pages, rather than having the system
-/// allocator unmap and map them again (pages are large allocations).
-static SPARE: Mutex<VecDeque<(PagePtr, Instant)>> = Mutex::new(VecDeque::new());
-
-/// A page for `class`, owned by `owner`: a spare one if any, else new memory.
+/// A page for `class`, owned by `owner`, in memory from an arena.
 fn new_page(block: usize, class: usize, owner: usize) -> Option<NonNull<Page>> {
-    let spare = {
-        let mut spare = SPARE.lock();
-        let page = spare.pop_back();
-        trim(&mut spare, Instant::now());
-        page
-    };
-    let memory = match spare {
-        Some((PagePtr(page), _)) => page.cast(),
-        None => Page::memory()?,
-    };
+    let memory = arena::take()?;
     // SAFETY: page memory that no thread refers to any more.
     Some(unsafe { Page::init(memory, block, class, owner) })
 }
 
-/// Keeps a page none of whose blocks is out, and which no thread refers to any more, as a
-/// spare.
+/// Gives the memory of a page none of whose blocks is out, and which no thread refers to any
+/// more, back to its arena.
 ///
 /// # Safety
 /// As said: no block out, no reference left.
 unsafe fn retire(page: NonNull<Page>) {
-    let now = Instant::now();
-    let mut spare = SPARE.lock();
-    spare.push_back((PagePtr(page), now));
-    trim(&mut spare, now);
-}
-
-/// Frees the spare pages kept longer than [`KEEP`].
-fn trim(spare: &mut VecDeque<(PagePtr, Instant)>, now: Instant) {
-    while let Some(&(PagePtr(page), at)) = spare.front() {
-        if now.duration_since(at) < KEEP {
-            break;
-        }
-        spare.pop_front();
-        // SAFETY: a spare page: no block out, no reference left.
-        unsafe { Page::free_memory(page.cast()) };
-    }
+    // SAFETY: forwarded; the page's memory came from `arena::take`.
+    unsafe { arena::give_back(page.cast()) };
 }
 
 /// Abandoned pages a thread looks at before making a new page.

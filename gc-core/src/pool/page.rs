@@ -128,27 +128,12 @@ pub(crate) const UNLISTED: u32 = u32::MAX;
 const _: () = assert!(core::mem::size_of::<Page>() <= BLOCKS_AT);
 
 impl Page {
-    /// Memory for a page, from the system allocator; `None` when memory runs out.
-    pub(crate) fn memory() -> Option<NonNull<u8>> {
-        // SAFETY: PAGE is non-zero.
-        NonNull::new(unsafe { std::alloc::alloc(Self::layout()) })
-    }
-
-    /// Gives the memory of a page back to the system allocator.
-    ///
-    /// # Safety
-    /// `memory` came from [`Page::memory`], and no block of a page set up in it is out and no
-    /// thread refers to it any more.
-    pub(crate) unsafe fn free_memory(memory: NonNull<u8>) {
-        // SAFETY: forwarded; allocated with this layout.
-        unsafe { std::alloc::dealloc(memory.as_ptr(), Self::layout()) };
-    }
-
     /// Sets up a page of blocks of `block` bytes (a multiple of 16) for class `class`, owned by
     /// `owner`, in `memory`.
     ///
     /// # Safety
-    /// `memory` came from [`Page::memory`], and nothing else uses it.
+    /// `memory` is `PAGE` bytes aligned to `PAGE` (from `arena::take`), and nothing else uses
+    /// it.
     pub(crate) unsafe fn init(
         memory: NonNull<u8>,
         block: usize,
@@ -173,10 +158,6 @@ impl Page {
             })
         };
         page
-    }
-
-    fn layout() -> core::alloc::Layout {
-        core::alloc::Layout::from_size_align(PAGE, PAGE).expect("a valid page layout")
     }
 
     /// The page holding `block`.
