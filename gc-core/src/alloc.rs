@@ -18,7 +18,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// free the garbage while the collecting thread drops it (`teardown`). True of the system
 /// allocator; not of mimalloc, whose frees from another thread go through a list the owner
 /// collects later (measured: a worker freeing behind the drops made teardown slower than
-/// freeing on the collecting thread), nor of the pool, for the same reason.
+/// freeing on the collecting thread). Objects from the pool are not concerned: their teardown
+/// shares the drops as well as the frees.
 pub(crate) const FREE_ANYWHERE: bool = !cfg!(feature = "mimalloc");
 
 /// Allocates `layout` — from the pool if `pooled` and the pool serves the layout — aborting

@@ -85,8 +85,9 @@ impl Config {
 
     /// Whether objects of at most 512 bytes come from gc-core's pool of per-thread pages (the
     /// default; CPython's `obmalloc`), rather than from the global allocator (or mimalloc with
-    /// the `mimalloc` feature). The pool gives memory back to the allocator a 64 KiB page at a
-    /// time, once every object of the page is freed.
+    /// the `mimalloc` feature). The pool maps memory from the system 1 MiB at a time and
+    /// unmaps it once every object in it has been freed for a second (`docs/allocation.md`).
+    /// Off, the global allocator sees every object (a heap profiler, say).
     pub fn pool(mut self, on: bool) -> Self {
         self.pool = on;
         self

@@ -296,6 +296,20 @@ pub(crate) fn become_collector_worker() {
     HOLDS.with(|h| h.stopping.set(true));
 }
 
+/// Runs `f` on a collector worker as an ordinary thread, with the world running: the
+/// teardown's drops, user code that may clone, drop and allocate handles (taking holds as any
+/// unattached thread does). The worker is marked again afterwards, unwinding included.
+pub(crate) fn as_mutator<R>(f: impl FnOnce() -> R) -> R {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            HOLDS.with(|h| h.stopping.set(self.0));
+        }
+    }
+    let _restore = Restore(HOLDS.with(|h| h.stopping.replace(false)));
+    f()
+}
+
 /// True when this thread currently has the world stopped.
 pub(crate) fn stopping_here() -> bool {
     HOLDS.with(|h| h.stopping.get())

@@ -28,6 +28,7 @@ use crate::header::flag;
 use crate::heap::HeapInner;
 use crate::stats::DebugFlags;
 use crate::sync::{AtomicUsize, Backoff, Ordering};
+use crate::world;
 
 /// Drops the values of `garbage` and frees it; returns how many `Drop`s panicked. `torn`:
 /// the scan flagged it for teardown already. The emptied list goes back to the heap's scratch.
@@ -54,13 +55,16 @@ pub(crate) fn tear_down(
         Some(pool) if heap.config.pool => {
             let mid = garbage.len() / 2;
             let (front, back) = garbage.split_at_mut(mid);
-            let ((panicked_front, kept_front), (panicked_back, kept_back)) =
-                pool.in_place_scope(|_| {
-                    rayon::join(
-                        || drop_and_free(front, debug),
-                        || drop_and_free(back, debug),
-                    )
+            // The back half on a worker of the heap's pool, as an ordinary mutator (its drops
+            // are user code); the front half here.
+            let mut back_done = (0, 0);
+            let (panicked_front, kept_front) = pool.in_place_scope(|scope| {
+                scope.spawn(|_| {
+                    back_done = world::as_mutator(|| drop_and_free(back, debug));
                 });
+                drop_and_free(front, debug)
+            });
+            let (panicked_back, kept_back) = back_done;
             release_kept(&garbage[..kept_front]);
             release_kept(&garbage[mid..mid + kept_back]);
             panicked_front + panicked_back
@@ -360,6 +364,55 @@ mod tests {
         let heap = Heap::with_config(config).expect("a valid configuration");
         heap.disable();
         freed_during_the_drops(heap);
+    }
+
+    /// A garbage ring member that records the thread its value is dropped on.
+    #[derive(Trace)]
+    struct Seen {
+        next: GcCell<Option<Gc<Seen>>>,
+        #[gc(skip)]
+        threads: Arc<Mutex<Vec<Option<String>>>>,
+    }
+
+    impl Drop for Seen {
+        fn drop(&mut self) {
+            let name = std::thread::current().name().map(str::to_owned);
+            self.threads.lock().unwrap().push(name);
+        }
+    }
+
+    #[test]
+    fn with_the_pool_on_workers_the_heaps_own_worker_drops_half_the_garbage() {
+        let config = Config::default().workers(2).shards(2).parallel_cutoff(1);
+        let heap = Heap::with_config(config).expect("a valid configuration");
+        heap.disable();
+        let threads = Arc::new(Mutex::new(Vec::new()));
+        let n = 4 * BLOCK;
+        let ring: Vec<Gc<Seen>> = (0..n)
+            .map(|_| {
+                heap.alloc(Seen {
+                    next: GcCell::new(None),
+                    threads: threads.clone(),
+                })
+            })
+            .collect();
+        for (i, member) in ring.iter().enumerate() {
+            *member.next.borrow_mut() = Some(ring[(i + 1) % n].clone());
+        }
+        drop(ring);
+        assert_eq!(heap.collect(), n);
+        let threads = threads.lock().unwrap();
+        let here = std::thread::current().name().map(str::to_owned);
+        let on_worker = threads
+            .iter()
+            .filter(|name| name.as_deref().is_some_and(|n| n.starts_with("gc-worker-")))
+            .count();
+        let on_here = threads.iter().filter(|&name| *name == here).count();
+        assert_eq!(
+            (on_here, on_worker),
+            (n / 2, n / 2),
+            "the front half here, the back half on one of the heap's workers (not rayon's global pool): {threads:?}"
+        );
     }
 
     fn freed_during_the_drops(heap: Heap) {
