@@ -13,7 +13,7 @@
 //! aligned request cannot reuse a hole of the same size — and pages asked for one by one left
 //! remainders whose headers it wrote: the CPython comparison's peak resident memory was 39 %
 //! above that of the same objects from glibc directly (165 MB against 119); with mapped arenas
-//! it is level (115–126 MB against 124). A page no thread uses any more goes back to its arena,
+//! it is level (114–130 MB against 125). A page no thread uses any more goes back to its arena,
 //! which is unmapped once all its pages have been back for [`KEEP`]: a program that frees a
 //! large structure and builds another reuses the memory rather than having it unmapped and
 //! mapped again. The arenas' books are behind one lock, taken once per page (some thousand
