@@ -1,8 +1,9 @@
 //! The object pool: memory for small objects, CPython's `obmalloc` for threads.
 //!
 //! Objects of at most [`MAX_BLOCK`] bytes (aligned to at most 16) come from 64 KiB pages of
-//! one size class each (`page`), sixteen to a 1 MiB arena (`arena`). Every page belongs to one thread, which takes and gives back
-//! its blocks with no atomic operation: a pop or a push on the page's list. Another thread
+//! one size class each (`page`), sixteen to a 1 MiB arena (`arena`). Every page belongs to one
+//! thread, which takes and gives back its blocks with no atomic operation: a pop or a push on
+//! the page's list. Another thread
 //! gives a block back by pushing it on the page's remote stack with one compare-and-swap; the
 //! owner takes that stack whole the next time it runs out of blocks. A garbage cycle torn down
 //! on the thread that built it is thus given back at the cost of a list push per object, where
@@ -27,8 +28,8 @@
 //!   page under its owner's token (read under the lock: it changes only under the lock). The
 //!   owner takes its filed pages and empties their stacks in its slow path; a stack that is
 //!   not empty has been filed already, so pushes onto it need no lock.
-//! - The owner frees a page it holds when `used` falls to zero and it is not the page blocks
-//!   come from now: no block is out, so no other thread can reach it.
+//! - The owner gives a page back to its arena when `used` falls to zero and it is not the page
+//!   blocks come from now: no block is out, so no other thread can reach it.
 //! - A thread that exits collects its pages, frees the empty ones and leaves the others in the
 //!   registry, owner 0, under the lock. A thread out of pages adopts one of them (under the
 //!   lock) with a free block, or frees it if all its blocks came back.
@@ -46,6 +47,7 @@ use core::ptr::NonNull;
 use page::{Chain, Page, UNLISTED};
 
 use crate::sync::{AtomicUsize, Mutex, MutexGuard, Ordering};
+use crate::world;
 
 /// The largest block: larger objects come from the system allocator.
 pub(crate) const MAX_BLOCK: usize = 512;
@@ -91,7 +93,7 @@ pub(crate) unsafe fn deallocate(block: NonNull<u8>) {
     let page = unsafe { Page::of(block) };
     // SAFETY: the page is alive while the block is out.
     let owner = unsafe { page.as_ref() }.owner();
-    let mine = owner != 0 && FAST.try_with(|fast| fast.token.get() == owner) == Ok(true);
+    let mine = owner != 0 && owner == world::thread_token();
     // SAFETY: forwarded; the page is this thread's if `mine`.
     if !(mine && unsafe { give_back_mine(page, block) }) {
         // SAFETY: forwarded.
@@ -152,17 +154,15 @@ unsafe fn give_back_remote(page: NonNull<Page>, chain: Chain) {
 pub(crate) struct Batch {
     /// The page of the chain being gathered, and the chain.
     gathered: Option<(NonNull<Page>, Chain)>,
-    /// This thread's token when the batch began (0: owns no page then). Pages the thread comes
-    /// to own meanwhile are given back to as if another thread's: slower, equally safe.
+    /// This thread's token (`world::thread_token`), read once.
     token: usize,
 }
 
 impl Batch {
     pub(crate) fn new() -> Batch {
-        let token = FAST.try_with(|fast| fast.token.get()).unwrap_or(0);
         Batch {
             gathered: None,
-            token,
+            token: world::thread_token(),
         }
     }
 
@@ -183,8 +183,7 @@ impl Batch {
                 // SAFETY: the page is alive while the block is out.
                 let owner = unsafe { page.as_ref() }.owner();
                 // SAFETY: forwarded; the page is this thread's if the tokens match.
-                if self.token != 0 && owner == self.token && unsafe { give_back_mine(page, block) }
-                {
+                if owner == self.token && unsafe { give_back_mine(page, block) } {
                     return;
                 }
                 self.flush();
@@ -207,9 +206,6 @@ impl Drop for Batch {
         self.flush();
     }
 }
-
-/// Tokens of threads that own pages (0: none yet, or an abandoned page's owner).
-static NEXT_TOKEN: AtomicUsize = AtomicUsize::new(1);
 
 /// Pages with blocks waiting on their remote stacks, plus abandoned pages: when zero, a thread
 /// out of blocks does not lock the registry.
@@ -278,18 +274,15 @@ unsafe fn retire(page: NonNull<Page>) {
 /// Abandoned pages a thread looks at before making a new page.
 const ADOPT_TRIES: usize = 4;
 
-/// What the fast paths read without borrowing [`Local`]: this thread's token and current pages.
+/// What the allocation fast path reads without borrowing [`Local`]: this thread's current
+/// pages. (A page's owner is a thread's `world::thread_token`, 0 once the thread has exited.)
 struct Fast {
-    /// This thread's token; 0 until its first page, and again once it has exited.
-    token: Cell<usize>,
     /// The page each class takes blocks from.
     current: [Cell<Option<NonNull<Page>>>; CLASSES],
 }
 
 /// One thread's pages.
 struct Local {
-    /// This thread's token; 0 until its first page.
-    token: usize,
     /// Per class, the pages with blocks to give, other than the current one.
     available: [Vec<NonNull<Page>>; CLASSES],
     /// Every page this thread owns.
@@ -298,11 +291,9 @@ struct Local {
 
 crate::sync::thread_local_facade! {
     static FAST: Fast = Fast {
-        token: Cell::new(0),
         current: [const { Cell::new(None) }; CLASSES],
     };
     static LOCAL: RefCell<Local> = RefCell::new(Local {
-        token: 0,
         available: [const { Vec::new() }; CLASSES],
         owned: Vec::new(),
     });
@@ -320,14 +311,11 @@ impl Local {
     /// a new one.
     #[cold]
     fn refill(&mut self, class: usize) -> Option<NonNull<u8>> {
-        if self.token == 0 {
-            self.token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
-            FAST.try_with(|fast| fast.token.set(self.token)).ok()?;
-        }
+        let token = world::thread_token();
         let pending = PENDING.load(Ordering::Relaxed) != 0;
         let mut registry = pending.then(registry);
         if let Some(registry) = registry.as_mut() {
-            for PagePtr(page) in registry.take_filed(self.token) {
+            for PagePtr(page) in registry.take_filed(token) {
                 // SAFETY: a page filed for this thread is this thread's.
                 let empty = unsafe { page.as_ref() }.collect();
                 self.returned(page, empty);
@@ -348,7 +336,7 @@ impl Local {
             None => match registry.as_mut().and_then(|r| self.adopt(r, class)) {
                 Some(page) => page,
                 None => {
-                    let page = new_page((class + 1) * STEP, class, self.token)?;
+                    let page = new_page((class + 1) * STEP, class, token)?;
                     self.own(page);
                     page
                 }
@@ -380,7 +368,7 @@ impl Local {
                 // SAFETY: no block of it is out; it is off every list.
                 unsafe { retire(page) };
             } else if this.has_free() {
-                this.owner.store(self.token, Ordering::Relaxed);
+                this.owner.store(world::thread_token(), Ordering::Relaxed);
                 self.own(page);
                 return Some(page);
             }
@@ -419,23 +407,25 @@ impl Local {
     fn release(&mut self, page: NonNull<Page>) {
         // SAFETY: owned by this thread.
         let this = unsafe { page.as_ref() };
-        let available = &mut self.available[this.class as usize];
         let at = this.available_at.get();
         if at != UNLISTED {
-            available.swap_remove(at as usize);
-            if let Some(moved) = available.get(at as usize) {
-                // SAFETY: owned by this thread.
-                unsafe { moved.as_ref() }.available_at.set(at);
-            }
+            remove_at(&mut self.available[this.class as usize], at, |p| {
+                &p.available_at
+            });
         }
-        let at = this.owned_at.get() as usize;
-        self.owned.swap_remove(at);
-        if let Some(moved) = self.owned.get(at) {
-            // SAFETY: owned by this thread.
-            unsafe { moved.as_ref() }.owned_at.set(at as u32);
-        }
+        remove_at(&mut self.owned, this.owned_at.get(), |p| &p.owned_at);
         // SAFETY: empty: no block is out, so no other thread can reach it; off every list.
         unsafe { retire(page) };
+    }
+}
+
+/// Removes the page at `at` from `list`, one of a thread's lists of its pages whose positions
+/// the pages keep (`position`), updating the position of the page moved into its place.
+fn remove_at(list: &mut Vec<NonNull<Page>>, at: u32, position: impl Fn(&Page) -> &Cell<u32>) {
+    list.swap_remove(at as usize);
+    if let Some(moved) = list.get(at as usize) {
+        // SAFETY: the thread's own lists hold only its pages.
+        position(unsafe { moved.as_ref() }).set(at);
     }
 }
 
@@ -445,15 +435,15 @@ impl Drop for Local {
         if self.owned.is_empty() {
             return;
         }
-        // The fast paths see no page of this thread's from now on.
+        // The fast paths see no page of this thread's from now on: no current page, and no
+        // page owned by its token once the loop below is done.
         let _ = FAST.try_with(|fast| {
-            fast.token.set(0);
             for current in &fast.current {
                 current.set(None);
             }
         });
         let mut registry = registry();
-        drop(registry.take_filed(self.token));
+        drop(registry.take_filed(world::thread_token()));
         for page in self.owned.drain(..) {
             // SAFETY: owned by this thread until abandoned below.
             let this = unsafe { page.as_ref() };
