@@ -53,9 +53,41 @@ struct Arena {
 // SAFETY: an arena is plain memory; its books are only touched under the lock.
 unsafe impl Send for Arena {}
 
-/// The arenas, by the address of their first page (lowest first: pages are taken from the
-/// lowest arena with a free one, so the higher ones empty and go back).
-static ARENAS: Mutex<BTreeMap<usize, Arena>> = Mutex::new(BTreeMap::new());
+/// The arenas' books.
+struct Books {
+    /// The arenas, by the address of their first page (lowest first: pages are taken from the
+    /// lowest arena with a free one, so the higher ones empty and go back).
+    arenas: BTreeMap<usize, Arena>,
+    /// Free pages over all arenas: with none, a page is taken from a new arena without looking
+    /// through the others (a growing heap).
+    free_pages: usize,
+    /// When the arenas were last looked through for ones to give back: at most every
+    /// [`TRIM_EVERY`], not at every page taken or given back.
+    trimmed_at: Option<Instant>,
+}
+
+/// How often the arenas are looked through for ones to give back.
+const TRIM_EVERY: Duration = Duration::from_millis(250);
+
+static ARENAS: Mutex<Books> = Mutex::new(Books {
+    arenas: BTreeMap::new(),
+    free_pages: 0,
+    trimmed_at: None,
+});
+
+impl Books {
+    /// Gives back the arenas free for long enough, if they were not looked through lately.
+    fn trim_if_due(&mut self, now: Instant) {
+        if self
+            .trimmed_at
+            .is_some_and(|at| now.duration_since(at) < TRIM_EVERY)
+        {
+            return;
+        }
+        self.trimmed_at = Some(now);
+        self.free_pages -= PAGES * trim(&mut self.arenas, now);
+    }
+}
 
 const _: () = assert!(PAGES == u16::BITS as usize);
 
@@ -130,16 +162,23 @@ unsafe fn unmap(mapping: Mapping) {
 /// Memory for a page, aligned to [`PAGE`]; `None` when memory runs out.
 pub(crate) fn take() -> Option<NonNull<u8>> {
     let now = Instant::now();
-    let mut arenas = ARENAS.lock();
-    trim(&mut arenas, now);
-    if let Some(arena) = arenas.values_mut().find(|arena| arena.free != 0) {
+    let mut books = ARENAS.lock();
+    books.trim_if_due(now);
+    if books.free_pages > 0 {
+        books.free_pages -= 1;
+        let arena = books
+            .arenas
+            .values_mut()
+            .find(|arena| arena.free != 0)
+            .expect("a free page is in some arena");
         let page = arena.free.trailing_zeros() as usize;
         arena.free &= !(1 << page);
         // SAFETY: page `page` lies inside the arena.
         return Some(unsafe { arena.base.add(page * PAGE) });
     }
     let (base, mapping) = map()?;
-    arenas.insert(
+    books.free_pages += PAGES - 1;
+    books.arenas.insert(
         base.as_ptr().addr(),
         Arena {
             base,
@@ -168,15 +207,17 @@ fn arena_of(arenas: &mut BTreeMap<usize, Arena>, address: usize) -> &mut Arena {
 pub(crate) unsafe fn give_back(page: NonNull<u8>) {
     let now = Instant::now();
     let address = page.as_ptr().addr();
-    let mut arenas = ARENAS.lock();
-    let arena = arena_of(&mut arenas, address);
+    let mut books = ARENAS.lock();
+    let arena = arena_of(&mut books.arenas, address);
     arena.free |= 1 << ((address - arena.base.as_ptr().addr()) / PAGE);
     arena.freed_at = now;
-    trim(&mut arenas, now);
+    books.free_pages += 1;
+    books.trim_if_due(now);
 }
 
-/// Frees the arenas whose pages have all been free for [`KEEP`].
-fn trim(arenas: &mut BTreeMap<usize, Arena>, now: Instant) {
+/// Frees the arenas whose pages have all been free for [`KEEP`]; returns how many.
+fn trim(arenas: &mut BTreeMap<usize, Arena>, now: Instant) -> usize {
+    let before = arenas.len();
     arenas.retain(|_, arena| {
         let done = arena.free == ALL_FREE && now.duration_since(arena.freed_at) >= KEEP;
         if done {
@@ -185,6 +226,7 @@ fn trim(arenas: &mut BTreeMap<usize, Arena>, now: Instant) {
         }
         !done
     });
+    before - arenas.len()
 }
 
 #[cfg(test)]
@@ -196,8 +238,8 @@ mod tests {
 
     /// Whether the page at `address` is free in its arena's books.
     fn is_free(address: usize) -> bool {
-        let mut arenas = ARENAS.lock();
-        let arena = arena_of(&mut arenas, address);
+        let mut books = ARENAS.lock();
+        let arena = arena_of(&mut books.arenas, address);
         arena.free & 1 << ((address - arena.base.as_ptr().addr()) / PAGE) != 0
     }
 
@@ -215,7 +257,7 @@ mod tests {
             let mut books = ARENAS.lock();
             addresses
                 .iter()
-                .map(|&a| arena_of(&mut books, a).base.as_ptr().addr())
+                .map(|&a| arena_of(&mut books.arenas, a).base.as_ptr().addr())
                 .collect()
         };
         assert!(arenas.len() >= 2);
