@@ -499,7 +499,8 @@ pub fn cpython(
 // ---------------------------------------------------------------------------------------------
 
 /// Runs the comparison: for every case, CPython (if it can be run), then gc-core with 1 and 2
-/// workers, its objects from its pool or not. `script_dir` receives the script; `progress` is told about each step.
+/// workers, its objects from its pool or not. `script_dir` receives the script; `progress` is
+/// told about each step.
 pub fn compare(
     mode: Mode,
     python: &str,
