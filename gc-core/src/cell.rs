@@ -1,15 +1,17 @@
 //! Cells for mutable edges, taking part in the world-lock protocol.
 //!
 //! Moving a handle into or out of a cell changes no reference count, so a collector scanning
-//! while a cell changes would miss the moved handle (DESIGN race 2). Every borrow therefore
+//! while a cell changes would miss the moved handle (race 2 of `docs/concurrency.md`). Every borrow therefore
 //! holds the world for its whole life, and the collector reads a cell only while the world is
 //! stopped. A cell borrowed for writing across a safepoint (or by the collecting thread itself)
 //! cannot be read: the collector marks its object *blocked* and keeps it, and everything it
 //! reaches, alive for that collection (race 5).
 //!
-//! - [`GcCell`]: `RefCell`-like. A conflicting borrow panics, it never waits.
-//! - [`GcLock`]: `RwLock`-like. A contended lock is waited for *detached*, so a thread blocked on
-//!   it never holds up a collection.
+//! - [`GcCell`]: `RefCell`-like, for objects one thread uses at a time. A conflicting borrow
+//!   panics, it never waits; the message names the type and says whether the other borrow is
+//!   this thread's or another's.
+//! - [`GcLock`]: `RwLock`-like, for objects threads share. A contended lock is waited for
+//!   *detached*, so a thread blocked on it never holds up a collection.
 
 use core::cell::UnsafeCell;
 use core::fmt;
@@ -19,11 +21,19 @@ use crate::sync::{AtomicUsize, Ordering, RwLock, RwLockReadGuard, RwLockWriteGua
 use crate::trace::{Trace, Tracer};
 use crate::world::{self, Hold};
 
-const WRITING: usize = usize::MAX;
+/// The borrow flag's writer bit; the bits below it hold the writing thread's token
+/// (`world::thread_token`), or, without it, the number of readers.
+const WRITER: usize = 1 << (usize::BITS - 1);
 
-/// A mutable slot for handles with dynamically checked borrows that panic on conflict.
+/// A mutable slot for handles with dynamically checked borrows that panic on conflict,
+/// `RefCell`-like.
+///
+/// A `GcCell` is for objects one thread uses at a time: a conflicting borrow panics at once,
+/// whichever thread holds the other one (the message says which). Objects that threads share
+/// and mutate concurrently need a [`GcLock`], which waits instead.
 pub struct GcCell<T> {
-    /// 0: free; `WRITING`: one writer; otherwise the number of readers.
+    /// 0: free; `WRITER | token`: borrowed for writing by the thread `token`; otherwise the
+    /// number of read borrows.
     borrow: AtomicUsize,
     value: UnsafeCell<T>,
 }
@@ -35,17 +45,63 @@ unsafe impl<T: Send> Send for GcCell<T> {}
 unsafe impl<T: Send + Sync> Sync for GcCell<T> {}
 
 /// The error of a borrow that conflicts with another.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BorrowError {
-    mutable: bool,
+    type_name: &'static str,
+    held: Held,
+}
+
+/// Who holds the borrow that got in the way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Held {
+    /// A write borrow, by the thread asking.
+    WriterHere,
+    /// A write borrow, by another thread.
+    WriterElsewhere,
+    /// This many read borrows, by any thread.
+    Readers(usize),
+}
+
+impl BorrowError {
+    fn new<T>(flag: usize) -> BorrowError {
+        let held = if flag & WRITER == 0 {
+            Held::Readers(flag)
+        } else if flag & !WRITER == world::thread_token() & !WRITER {
+            Held::WriterHere
+        } else {
+            Held::WriterElsewhere
+        };
+        BorrowError {
+            type_name: core::any::type_name::<T>(),
+            held,
+        }
+    }
+
+    /// True when the borrow in the way is another thread's write borrow.
+    pub fn held_by_another_thread(&self) -> bool {
+        self.held == Held::WriterElsewhere
+    }
 }
 
 impl fmt::Display for BorrowError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.mutable {
-            f.write_str("GcCell is already borrowed")
-        } else {
-            f.write_str("GcCell is already mutably borrowed")
+        let name = self.type_name;
+        match self.held {
+            Held::WriterHere => write!(
+                f,
+                "GcCell<{name}> is already mutably borrowed, by this thread"
+            ),
+            Held::WriterElsewhere => write!(
+                f,
+                "GcCell<{name}> is already mutably borrowed, held by another thread; a GcCell \
+                 is for objects one thread uses at a time: objects threads share and mutate \
+                 need a GcLock, which waits"
+            ),
+            Held::Readers(n) => write!(
+                f,
+                "GcCell<{name}> is already borrowed ({n} read borrow(s), by this thread or \
+                 another); objects threads share and mutate need a GcLock, which waits"
+            ),
         }
     }
 }
@@ -70,6 +126,12 @@ impl<T> GcCell<T> {
     pub fn get_mut(&mut self) -> &mut T {
         self.value.get_mut()
     }
+
+    /// True when no write borrow is out: the collector may read the value in place.
+    #[inline]
+    fn readable(&self) -> bool {
+        self.borrow.load(Ordering::Acquire) & WRITER == 0
+    }
 }
 
 impl<T: Trace> GcCell<T> {
@@ -82,8 +144,8 @@ impl<T: Trace> GcCell<T> {
         let hold = Self::hold();
         let mut cur = self.borrow.load(Ordering::Relaxed);
         loop {
-            if cur == WRITING || cur == WRITING - 1 {
-                return Err(BorrowError { mutable: false });
+            if cur & WRITER != 0 || cur + 1 == WRITER {
+                return Err(BorrowError::new::<T>(cur));
             }
             match self.borrow.compare_exchange_weak(
                 cur,
@@ -105,15 +167,16 @@ impl<T: Trace> GcCell<T> {
     /// Borrows the value for writing; `Err` if it is borrowed at all.
     pub fn try_borrow_mut(&self) -> Result<GcRefMut<'_, T>, BorrowError> {
         let hold = Self::hold();
+        let writer = WRITER | world::thread_token();
         match self
             .borrow
-            .compare_exchange(0, WRITING, Ordering::Acquire, Ordering::Relaxed)
+            .compare_exchange(0, writer, Ordering::Acquire, Ordering::Relaxed)
         {
             Ok(_) => Ok(GcRefMut {
                 cell: self,
                 _hold: hold,
             }),
-            Err(_) => Err(BorrowError { mutable: true }),
+            Err(seen) => Err(BorrowError::new::<T>(seen)),
         }
     }
 
@@ -182,7 +245,7 @@ unsafe impl<T: Trace> Trace for GcCell<T> {
         if !T::TRACKED && !tracer.all {
             return;
         }
-        if tracer.stopped && self.borrow.load(Ordering::Acquire) != WRITING {
+        if tracer.stopped && self.readable() {
             // SAFETY: no writer exists and none can start while the world is stopped.
             unsafe { (*self.value.get()).trace(tracer) };
         } else {
