@@ -8,14 +8,14 @@
 pub(crate) use std::sync::atomic::AtomicPtr;
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{
-    AtomicBool, AtomicI32, AtomicIsize, AtomicU32, AtomicUsize, Ordering,
+    AtomicBool, AtomicI32, AtomicIsize, AtomicU32, AtomicU64, AtomicUsize, Ordering,
 };
 #[cfg(not(loom))]
 pub(crate) use std::sync::Arc;
 
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::{
-    AtomicBool, AtomicI32, AtomicIsize, AtomicU32, AtomicUsize, Ordering,
+    AtomicBool, AtomicI32, AtomicIsize, AtomicU32, AtomicU64, AtomicUsize, Ordering,
 };
 #[cfg(loom)]
 pub(crate) use loom::sync::Arc;
@@ -130,6 +130,27 @@ impl Condvar {
 
     pub(crate) fn notify_all(&self) {
         self.0.notify_all();
+    }
+}
+
+/// A one-shot signal between two threads: set once, waited for until set.
+#[derive(Debug, Default)]
+pub(crate) struct Latch {
+    set: Mutex<bool>,
+    signalled: Condvar,
+}
+
+impl Latch {
+    pub(crate) fn set(&self) {
+        *self.set.lock() = true;
+        self.signalled.notify_all();
+    }
+
+    pub(crate) fn wait(&self) {
+        let mut set = self.set.lock();
+        while !*set {
+            set = self.signalled.wait(set);
+        }
     }
 }
 

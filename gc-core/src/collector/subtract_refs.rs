@@ -33,18 +33,26 @@ use super::region::{prefetch, Region, PREFETCH, ROOT};
 use super::scratch::{keep_edges, LentEdges};
 use super::wide::{Deferred, Plan, Sink, WIDE};
 use crate::generation::Object;
-use crate::header::Header;
+use crate::header::{flag, Header};
 use crate::heap::HeapInner;
 use crate::sync::Ordering;
 use crate::trace::{MemberEdges, Tracer};
 
 /// Traces one member with `tracer`, its edges ([`Tracer::traced`]) replacing what the tracer
-/// held; false if it could not be read.
+/// held; false if it could not be read: a cell was borrowed for writing, or the member is
+/// dying and its value being dropped (by a thread that let this collection in from a `Drop`,
+/// race 3) — a root with no edges, which keeps too much, never too little.
 #[inline]
 fn trace_member(object: &Object, tracer: &mut Tracer<'_>) -> bool {
     tracer.clear();
-    // SAFETY: members are alive with intact values, and the world is stopped.
-    unsafe { (object.header().vtable.trace)(object.0.as_ptr(), tracer) };
+    let header = object.header();
+    if header.has(flag::DROPPED) && !cfg!(gc_seeded_bug = "trace_dropped") {
+        return false;
+    }
+    // SAFETY: the world is stopped, and a member not `DROPPED` is alive with its value
+    // intact (a dying one's value is dropped only after `DROPPED` is set, by a thread holding
+    // the world).
+    unsafe { (header.vtable.trace)(object.0.as_ptr(), tracer) };
     !tracer.blocked
 }
 

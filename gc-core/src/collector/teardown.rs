@@ -27,7 +27,7 @@ use crate::handle::GcAny;
 use crate::header::flag;
 use crate::heap::HeapInner;
 use crate::stats::DebugFlags;
-use crate::sync::{AtomicUsize, Backoff, Ordering};
+use crate::sync::{AtomicUsize, Backoff, Latch, Ordering};
 use crate::world;
 
 /// Drops the values of `garbage` and frees it; returns how many `Drop`s panicked. `torn`:
@@ -58,11 +58,18 @@ pub(crate) fn tear_down(
             // The back half on a worker of the heap's pool, as an ordinary mutator (its drops
             // are user code); the front half here.
             let mut back_done = (0, 0);
+            let back_ended = Latch::default();
             let (panicked_front, kept_front) = pool.in_place_scope(|scope| {
                 scope.spawn(|_| {
+                    let _ended = SetOnDrop(&back_ended);
                     back_done = world::as_mutator(|| drop_and_free(back, debug));
                 });
-                drop_and_free(front, debug)
+                let front = drop_and_free(front, debug);
+                // The worker's drops may take holds, which wait while another thread stops
+                // the world — and that stop waits for this thread if it is attached. Waiting
+                // for the worker detached, neither waits for the other.
+                world::detached(|| back_ended.wait());
+                front
             });
             let (panicked_back, kept_back) = back_done;
             release_kept(&garbage[..kept_front]);
@@ -87,6 +94,15 @@ pub(crate) fn tear_down(
         .garbage
         .give_back(garbage, used, capacity);
     panicked
+}
+
+/// Sets its latch when dropped, unwinding included.
+struct SetOnDrop<'a>(&'a Latch);
+
+impl Drop for SetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.set();
+    }
 }
 
 /// Drops the values of `garbage` block by block and frees each member left alone after the
