@@ -21,6 +21,13 @@ pub enum GcError {
     },
     /// A configuration that cannot be built.
     InvalidConfig(String),
+    /// A collection gave up waiting for other threads to reach a safepoint.
+    Stalled {
+        /// How long it waited.
+        waited: std::time::Duration,
+        /// The threads that kept it waiting, each described (name, id, where it attached).
+        threads: Vec<String>,
+    },
 }
 
 impl fmt::Display for GcError {
@@ -38,6 +45,12 @@ impl fmt::Display for GcError {
                 "{given} thresholds given for a heap with {generations} generations"
             ),
             GcError::InvalidConfig(why) => write!(f, "invalid heap configuration: {why}"),
+            GcError::Stalled { waited, threads } => write!(
+                f,
+                "the collection gave up after {:.0} ms waiting for {}",
+                waited.as_secs_f64() * 1e3,
+                threads.join("; ")
+            ),
         }
     }
 }

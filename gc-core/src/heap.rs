@@ -27,9 +27,12 @@ use crate::header::{flag, GcBox, Header, VTable};
 use core::cell::Cell;
 use core::ptr::NonNull;
 
-use crate::sync::{Arc, AtomicBool, AtomicIsize, AtomicUsize, Mutex, Ordering};
+use crate::sync::{Arc, AtomicBool, AtomicIsize, AtomicU32, AtomicUsize, Mutex, Ordering};
 use crate::trace::Trace;
 use crate::world::{self, Hold};
+
+/// After automatic collections missed in a row, retries wait at most this many thresholds.
+const MAX_BACKOFF: u32 = 64;
 
 /// A collector instance (CPython's `gc` module state plus its object lists).
 ///
@@ -52,6 +55,8 @@ pub(crate) struct HeapInner {
     pub(crate) threshold0: AtomicUsize,
     /// Gen-0 count above which a collection is due: the threshold, or later after a miss.
     trigger_at: AtomicUsize,
+    /// Automatic collections missed in a row.
+    misses: AtomicU32,
     pub(crate) enabled: AtomicBool,
     /// An automatic collection is due; run at the next safepoint that is at rest.
     pub(crate) pending: AtomicBool,
@@ -87,6 +92,7 @@ impl HeapInner {
             publish_batch: AtomicIsize::new(1),
             threshold0: AtomicUsize::new(0),
             trigger_at: AtomicUsize::new(0),
+            misses: AtomicU32::new(0),
             enabled: AtomicBool::new(true),
             pending: AtomicBool::new(false),
             collecting: AtomicBool::new(false),
@@ -279,13 +285,27 @@ impl HeapInner {
             .store(self.threshold0.load(Ordering::Relaxed), Ordering::Relaxed);
     }
 
-    /// An automatic collection missed its safepoint deadline: retry only after another
-    /// threshold's worth of allocations, so a blocked thread costs one wait per threshold.
+    /// An automatic collection missed its safepoint deadline: retry only after more
+    /// allocations — a threshold's worth after the first miss in a row, twice as many after
+    /// each further one, up to [`MAX_BACKOFF`] thresholds — so a blocked thread costs a few
+    /// waits, not one per threshold.
     pub(crate) fn defer_retry(&self) {
+        let misses = self
+            .misses
+            .fetch_add(1, Ordering::Relaxed)
+            .min(MAX_BACKOFF.ilog2());
         let young = self.young.load(Ordering::Relaxed).max(0) as usize;
         let threshold = self.threshold0.load(Ordering::Relaxed).max(1);
-        self.trigger_at.store(young + threshold, Ordering::Relaxed);
+        self.trigger_at
+            .store(young + (threshold << misses), Ordering::Relaxed);
         self.pending.store(false, Ordering::Relaxed);
+    }
+
+    /// A collection ran: the retries start over from one threshold.
+    pub(crate) fn retry_succeeded(&self) {
+        if self.misses.load(Ordering::Relaxed) != 0 {
+            self.misses.store(0, Ordering::Relaxed);
+        }
     }
 
     pub(crate) fn set_threshold0(&self, threshold: usize) {
@@ -359,9 +379,11 @@ impl HeapInner {
         }
     }
 
-    /// Runs the automatic collection if one is due and this thread is at rest (no borrows).
+    /// Runs the automatic collection if one is due. Cells this thread holds borrowed are
+    /// taken as roots, as in an explicit collection; a thread that has the world stopped (a
+    /// `Trace`, a collector worker) never collects.
     pub(crate) fn collect_if_due(&self) {
-        if world::at_rest() && !world::stopping_here() {
+        if !world::stopping_here() {
             self.collect_automatic();
         }
     }
@@ -369,7 +391,7 @@ impl HeapInner {
     /// The last handle went: collect, then free the heap or leave it to its survivors.
     fn orphan(this: &Arc<HeapInner>) {
         this.collect_full_now();
-        let stopped = world::stop(None);
+        let stopped = world::stop(None).expect("an unbounded wait never runs out");
         // SAFETY: the world is stopped.
         let listed: usize = unsafe {
             this.drain_all();
@@ -479,9 +501,11 @@ impl Heap {
     }
 
     /// Attaches the calling thread: operations inside the returned `Mutator` pay no lock,
-    /// and collections wait for it to reach a safepoint.
+    /// and collections wait for it to reach a safepoint. Where it is called from is what a
+    /// stalled collection names.
+    #[track_caller]
     pub fn attach(&self) -> crate::Mutator {
-        crate::Mutator::new(self.clone())
+        crate::Mutator::new(self.clone(), core::panic::Location::caller())
     }
 
     /// A bound on how long automatic collections wait for safepoints.

@@ -14,7 +14,7 @@ impl HeapInner {
     /// Strong handles to the objects on lists `gens` of every shard (a brief stop of the world).
     pub(crate) fn snapshot(&self, gens: core::ops::Range<usize>) -> Vec<GcAny> {
         let mut out = Vec::new();
-        let stopped = world::stop(None);
+        let stopped = world::stop(None).expect("an unbounded wait never runs out");
         for shard in self.shards.iter() {
             // SAFETY: the world is stopped, so the lists hold only live objects and are still.
             unsafe {

@@ -81,3 +81,4 @@ pub use pauses::PauseHistograms;
 pub use stats::{CallbackId, CollectionInfo, DebugFlags, GenerationStats, Phase, PhaseTimes};
 pub use trace::{Trace, Tracer};
 pub use weak::Weak;
+pub use world::{stalls, Stall};

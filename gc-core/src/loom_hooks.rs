@@ -78,7 +78,7 @@ impl Set {
     pub fn sequential(&mut self) -> Vec<i32> {
         collector::subtract_sequential(&self.heap.inner, &self.region, &mut self.log);
         let refs = self.gc_refs();
-        collector::mark_sequential(&self.region, &self.log);
+        collector::mark_sequential(&self.region, &self.log).expect("no member overcounted");
         refs
     }
 
@@ -108,7 +108,7 @@ impl Set {
     /// The parallel mark's root claim for object `i`: true if it is a root not yet marked
     /// and this call claimed it.
     pub fn claim_root(&self, i: usize) -> bool {
-        collector::claim_root(&self.region, i)
+        collector::claim_root(&self.region, i, &mut None)
     }
 
     /// A mark worker's marking from (claimed) object `i`: everything it reaches not marked

@@ -5,27 +5,28 @@
 //! free path cost a thread-local read instead of an atomic. In exchange it must reach a
 //! [`safepoint`](Mutator::safepoint) now and then, and detach around blocking calls with
 //! [`blocking`](Mutator::blocking), or collections wait for it (automatic ones only up to the
-//! heap's safepoint timeout).
+//! heap's safepoint timeout, after which the thread is named on stderr and counted in
+//! [`stalls`](crate::stalls)).
 
-use core::marker::PhantomData;
+use core::panic::Location;
 
 use crate::handle::Gc;
 use crate::heap::Heap;
 use crate::trace::Trace;
-use crate::world;
+use crate::world::{self, Attachment};
 
 /// A thread attached to the world. Made by [`Heap::attach`]; not `Send`.
 pub struct Mutator {
+    /// Given up before the heap handle goes (fields drop in order).
+    _attachment: Attachment,
     heap: Heap,
-    _not_send: PhantomData<*const ()>,
 }
 
 impl Mutator {
-    pub(crate) fn new(heap: Heap) -> Mutator {
-        world::attach();
+    pub(crate) fn new(heap: Heap, location: &'static Location<'static>) -> Mutator {
         Mutator {
+            _attachment: Attachment::take(location),
             heap,
-            _not_send: PhantomData,
         }
     }
 
@@ -40,7 +41,7 @@ impl Mutator {
     }
 
     /// Lets a pending stop of the world happen, then runs this heap's automatic collection if
-    /// one is due and the thread holds no cell borrows.
+    /// one is due.
     pub fn safepoint(&self) {
         world::safepoint();
         if self.heap.inner.pending.load(crate::sync::Ordering::Relaxed) {
@@ -50,14 +51,9 @@ impl Mutator {
 
     /// Runs `f` detached, as CPython releases the GIL around blocking calls: collections may run
     /// meanwhile. Cells this thread has borrowed stay borrowed and keep their objects alive.
+    /// Guards may move in and out of `f` freely: each hold is owned by the guard that took it.
     pub fn blocking<R>(&self, f: impl FnOnce() -> R) -> R {
         world::detached(f)
-    }
-}
-
-impl Drop for Mutator {
-    fn drop(&mut self) {
-        world::detach();
     }
 }
 

@@ -21,6 +21,8 @@ pub struct GenerationStats {
     pub pause: Duration,
     /// Longest single stop of the world.
     pub max_pause: Duration,
+    /// Total wall time of those collections, finalizers and teardown included.
+    pub time: Duration,
     /// Automatic collections of this generation abandoned because a thread did not reach a
     /// safepoint in time; each is retried later.
     pub missed: u64,
@@ -99,7 +101,15 @@ pub(crate) type Callback = StdArc<dyn Fn(Phase, &CollectionInfo) + Send + Sync>;
 
 /// The id of a registered callback, for [`Heap::remove_callback`](crate::Heap::remove_callback).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct CallbackId(pub(crate) u64);
+pub struct CallbackId(u64);
+
+impl CallbackId {
+    /// A new id, unique in the process: an id of one heap never names another heap's callback.
+    pub(crate) fn next() -> CallbackId {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        CallbackId(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
+}
 
 bitflags::bitflags! {
     /// CPython's `gc.set_debug` flags.

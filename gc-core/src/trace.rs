@@ -73,8 +73,8 @@ pub struct Tracer<'a> {
     pub(crate) stopped: bool,
     /// A cell could not be read; the object must be treated as reachable.
     pub(crate) blocked: bool,
-    /// Ids of weak-callback registrations found inside the object, when asked for.
-    pub(crate) weak_callbacks: Option<&'a mut Vec<u64>>,
+    /// Weak-callback registrations found inside the object (target, id), when asked for.
+    pub(crate) weak_callbacks: Option<&'a mut Vec<(NonNull<Header>, u64)>>,
 }
 
 impl<'a> Tracer<'a> {
@@ -174,9 +174,10 @@ impl<'a> Tracer<'a> {
         self.blocked = true;
     }
 
-    pub(crate) fn weak_callback(&mut self, id: u64) {
-        if let Some(ids) = self.weak_callbacks.as_deref_mut() {
-            ids.push(id);
+    /// A weak handle to `target` with callback registration `id` is inside the object.
+    pub(crate) fn weak_callback(&mut self, target: NonNull<Header>, id: u64) {
+        if let Some(found) = self.weak_callbacks.as_deref_mut() {
+            found.push((target, id));
         }
     }
 }

@@ -144,12 +144,13 @@ unsafe impl<T: Trace> Trace for Weak<T> {
     const TRACKED: bool = false;
     fn trace(&self, tracer: &mut Tracer<'_>) {
         if let Some(id) = self.callback {
-            tracer.weak_callback(id);
+            tracer.weak_callback(self.ptr.cast(), id);
         }
     }
 }
 
-type Callback = Box<dyn FnOnce() + Send>;
+/// A weak callback, bound to its weak handle.
+pub(crate) type Callback = Box<dyn FnOnce() + Send>;
 
 const SHARDS: usize = 16;
 
@@ -159,6 +160,8 @@ type Callbacks = HashMap<usize, Vec<(u64, Callback)>>;
 struct Registry {
     shards: [Mutex<Callbacks>; SHARDS],
     next_id: AtomicUsize,
+    /// Registrations alive, in every shard.
+    live: AtomicUsize,
 }
 
 #[cfg(not(loom))]
@@ -180,6 +183,7 @@ impl Registry {
         Registry {
             shards: core::array::from_fn(|_| Mutex::new(HashMap::new())),
             next_id: AtomicUsize::new(1),
+            live: AtomicUsize::new(0),
         }
     }
 
@@ -199,37 +203,57 @@ fn register(header: &Header, callback: Callback) -> u64 {
         .entry(header as *const Header as usize)
         .or_default()
         .push((id, callback));
+    reg.live.fetch_add(1, Ordering::Relaxed);
     header.set(flag::HAS_WEAK_CALLBACKS);
     id
 }
 
+/// True when some weak callback is registered anywhere. Read with the world stopped, it cannot
+/// miss a registration on a tracked object (registering holds the world).
+pub(crate) fn any_registered() -> bool {
+    registry().live.load(Ordering::Relaxed) != 0
+}
+
+/// Disarms the callback `id` of a weak handle to `target` that is garbage itself: it will
+/// never be called (CPython clears weak references inside the unreachable set, bpo-38006).
+/// Returns the callback unrun: dropping it runs user code (what the closure captured), so it
+/// must be dropped with the world running.
+pub(crate) fn disarm(target: NonNull<Header>, id: u64) -> Option<Callback> {
+    // SAFETY: the weak handle holding the registration is alive (inside the garbage, which
+    // the collector holds), and it keeps its target's allocation alive.
+    take_registration(unsafe { target.as_ref() }, id)
+}
+
 fn unregister(header: &Header, id: u64) {
-    let removed = {
-        let mut shard = registry().shard(header).lock();
-        let key = header as *const Header as usize;
-        let mut removed = None;
-        if let Some(list) = shard.get_mut(&key) {
-            if let Some(pos) = list.iter().position(|(i, _)| *i == id) {
-                removed = Some(list.remove(pos));
-            }
-            if list.is_empty() {
-                shard.remove(&key);
-            }
-        }
-        removed
-    };
     // The callback (and the weak handle it captured) drops outside the registry lock.
-    drop(removed);
+    drop(take_registration(header, id));
+}
+
+/// Takes registration `id` of `header` out of the registry, if it is there.
+fn take_registration(header: &Header, id: u64) -> Option<Callback> {
+    let reg = registry();
+    let mut shard = reg.shard(header).lock();
+    let key = header as *const Header as usize;
+    let list = shard.get_mut(&key)?;
+    let pos = list.iter().position(|(i, _)| *i == id)?;
+    let (_, callback) = list.remove(pos);
+    if list.is_empty() {
+        shard.remove(&key);
+    }
+    reg.live.fetch_sub(1, Ordering::Relaxed);
+    Some(callback)
 }
 
 /// Takes the object's callbacks out of the registry, newest first.
 pub(crate) fn take_callbacks(header: &Header) -> Vec<(u64, Callback)> {
     header.clear(flag::HAS_WEAK_CALLBACKS);
-    let mut list = registry()
+    let reg = registry();
+    let mut list = reg
         .shard(header)
         .lock()
         .remove(&(header as *const Header as usize))
         .unwrap_or_default();
+    reg.live.fetch_sub(list.len(), Ordering::Relaxed);
     list.reverse();
     list
 }

@@ -156,6 +156,7 @@ impl Probe {
                 examined: now.examined - before.examined,
                 pause: now.pause.saturating_sub(before.pause),
                 max_pause: now.max_pause,
+                time: now.time.saturating_sub(before.time),
                 missed: now.missed - before.missed,
             })
             .collect();

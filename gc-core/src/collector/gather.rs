@@ -13,18 +13,19 @@
 //! If a `Trace` panics meanwhile, every list goes back unchanged (no header was written) and
 //! the panic continues once the world has restarted: the heap stays consistent and usable.
 
-use std::collections::HashSet;
 use std::time::Duration;
 
 use super::edge_log::EdgeLog;
+use super::mark::{self, Overcounted};
 use super::region::{Region, Segment};
-use super::{mark, relist, subtract_refs};
+use super::{relist, subtract_refs};
 use crate::generation::{self, Handover, Object};
 use crate::header::{flag, Header};
 use crate::heap::HeapInner;
 use crate::stats::{Clock, PhaseTimes};
 use crate::trace::Tracer;
-use crate::world::{self, StopError};
+use crate::weak;
+use crate::world::{self, Stalled};
 
 /// What the stopped-world scan found.
 pub(crate) struct Scan {
@@ -36,9 +37,9 @@ pub(crate) struct Scan {
     /// The unreachable objects are flagged for teardown already: none has a finalizer or weak
     /// callbacks to run first, and the garbage is not to be saved (`DebugFlags::SAVEALL`).
     pub(crate) torn: bool,
-    /// Weak-callback registrations owned by unreachable objects: garbage themselves, they
-    /// must not be called.
-    pub(crate) garbage_callbacks: HashSet<u64>,
+    /// The callbacks of weak handles inside the garbage, taken out of the registry unrun, to
+    /// drop once the world runs again.
+    pub(crate) disarmed: Vec<weak::Callback>,
     /// Some unreachable object has weak callbacks registered.
     pub(crate) weak_callbacks: bool,
     /// Some unreachable object has a finalizer that has not run.
@@ -57,7 +58,7 @@ pub(crate) fn scan(
     gen: usize,
     timeout: Option<Duration>,
     tear: bool,
-) -> Result<Scan, StopError> {
+) -> Result<Scan, Stalled> {
     let stopped = world::stop(timeout)?;
     let mut clock = Clock::start();
     let dest = (gen + 1).min(heap.generations() - 1);
@@ -81,7 +82,13 @@ pub(crate) fn scan(
         std::panic::resume_unwind(panic);
     }
     let subtract = clock.lap();
-    mark::run(heap, &region, &log);
+    if let Err(overcounted) = mark::run(heap, &region, &log) {
+        let message = overcounted_message(&region, &log, overcounted);
+        log.give_back(heap);
+        put_back(heap, region.into_segments(heap));
+        drop(stopped);
+        panic!("{message}");
+    }
     let mark = clock.lap();
     log.give_back(heap);
     let examined = region.len();
@@ -92,10 +99,12 @@ pub(crate) fn scan(
     if !tear || needs_intact {
         relist::keep_intact(&unreachable);
     }
-    let garbage_callbacks = if seen.weak_callbacks {
-        weak_registrations(&unreachable)
+    // Weak handles inside the garbage are garbage too: their callbacks must never run, even
+    // when their target outlives this collection and dies later (during the teardown, say).
+    let disarmed = if weak::any_registered() {
+        disarm_weak_callbacks(&unreachable)
     } else {
-        HashSet::new()
+        Vec::new()
     };
     heap.counters
         .lock()
@@ -107,7 +116,7 @@ pub(crate) fn scan(
         examined,
         unreachable,
         torn: tear && !needs_intact,
-        garbage_callbacks,
+        disarmed,
         weak_callbacks: seen.weak_callbacks,
         finalizers: seen.finalizers,
         pause: stopped.started().elapsed(),
@@ -152,6 +161,34 @@ fn take(heap: &HeapInner, gen: usize, dest: usize) -> Vec<Segment> {
     segments
 }
 
+/// What a collection that found member `p` overcounted says: its type, and the types of the
+/// members whose `Trace` reported edges to it (one of them reports too many).
+fn overcounted_message(region: &Region, log: &EdgeLog, Overcounted(p): Overcounted) -> String {
+    let type_at = |position: usize| {
+        region
+            .members()
+            .find(|&(at, _)| at == position)
+            .map_or("?", |(_, object)| object.header().type_name())
+    };
+    let mut referrers: Vec<&str> = (0..region.len())
+        .filter(|&r| {
+            let (chunk, from, to) = log.span(r);
+            log.entries(chunk, from, to).contains(&(p as u32))
+        })
+        .map(type_at)
+        .collect();
+    referrers.sort_unstable();
+    referrers.dedup();
+    format!(
+        "gc-core: a Trace implementation reported more edges to an object of type {} than it \
+         has references (a handle reported twice, or one the value does not own); the objects \
+         reporting edges to it are of type {}. The collection was abandoned and nothing was \
+         freed",
+        type_at(p),
+        referrers.join(", ")
+    )
+}
+
 /// Undoes `take` after a panic: the lists were not changed, only taken.
 fn put_back(heap: &HeapInner, segments: Vec<Segment>) {
     for segment in segments {
@@ -182,19 +219,23 @@ pub(crate) fn hand_back(heap: &HeapInner, objects: impl Iterator<Item = Object>,
     }
 }
 
-/// The weak-callback registrations held inside `objects`.
-fn weak_registrations(objects: &[Object]) -> HashSet<u64> {
-    let mut ids = Vec::new();
+/// Takes the callbacks of the weak handles held inside `objects` out of the registry, unrun.
+/// The world is stopped.
+fn disarm_weak_callbacks(objects: &[Object]) -> Vec<weak::Callback> {
+    let mut found = Vec::new();
     let mut edges = Vec::new();
     for object in objects {
         let header: &Header = object.header();
         let mut tracer = Tracer::new(&mut edges, true);
         // Weak handles are untracked: containers skip them unless asked for everything.
         tracer.all = true;
-        tracer.weak_callbacks = Some(&mut ids);
+        tracer.weak_callbacks = Some(&mut found);
         // SAFETY: the object is alive (held) and its value intact; the world is stopped.
         unsafe { (header.vtable.trace)(object.0.as_ptr(), &mut tracer) };
         edges.clear();
     }
-    ids.into_iter().collect()
+    found
+        .into_iter()
+        .filter_map(|(target, id)| weak::disarm(target, id))
+        .collect()
 }

@@ -26,11 +26,21 @@ use super::region::{Region, MARKED};
 use crate::heap::HeapInner;
 use crate::sync::{Backoff, Ordering};
 
+/// A slot below zero that is not a mark: more edges to the member were reported than it has
+/// references — some `Trace` reports a handle twice, or one its value does not own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Overcounted(pub(crate) usize);
+
 /// Claims the member at `p` if it is a root not marked yet; true if this call claimed it.
+/// `overcounted` is set to `p` if its slot is below zero and not a mark.
 #[inline]
-pub(crate) fn claim_root(region: &Region, p: usize) -> bool {
+pub(crate) fn claim_root(region: &Region, p: usize, overcounted: &mut Option<Overcounted>) -> bool {
     let slot = region.slot(p);
-    if slot.load(Ordering::Relaxed) <= 0 {
+    let refs = slot.load(Ordering::Relaxed);
+    if refs <= 0 {
+        if refs < 0 && refs != MARKED {
+            *overcounted = Some(Overcounted(p));
+        }
         return false;
     }
     slot.store(MARKED, Ordering::Relaxed);
@@ -99,8 +109,14 @@ pub(crate) fn mark_from(region: &Region, log: &EdgeLog, p: usize) {
 
 /// Claims the root at `p` and pushes its expansion; false if it is not a root not yet marked.
 #[inline]
-fn start(region: &Region, log: &EdgeLog, p: usize, push: &mut impl FnMut(Task)) -> bool {
-    if !claim_root(region, p) {
+fn start(
+    region: &Region,
+    log: &EdgeLog,
+    p: usize,
+    overcounted: &mut Option<Overcounted>,
+    push: &mut impl FnMut(Task),
+) -> bool {
+    if !claim_root(region, p, overcounted) {
         return false;
     }
     if let Some(task) = Task::of(log, p as u32) {
@@ -110,16 +126,20 @@ fn start(region: &Region, log: &EdgeLog, p: usize, push: &mut impl FnMut(Task)) 
 }
 
 /// The sequential path.
-pub(crate) fn sequential(region: &Region, log: &EdgeLog) {
+pub(crate) fn sequential(region: &Region, log: &EdgeLog) -> Result<(), Overcounted> {
     let mut stack: Vec<Task> = Vec::new();
+    let mut overcounted = None;
     for p in 0..region.len() {
-        if !start(region, log, p, &mut |task| stack.push(task)) {
+        if !start(region, log, p, &mut overcounted, &mut |task| {
+            stack.push(task)
+        }) {
             continue;
         }
         while let Some(task) = stack.pop() {
             expand(region, log, task, &mut |task| stack.push(task));
         }
     }
+    overcounted.map_or(Ok(()), Err)
 }
 
 /// What the workers share.
@@ -130,9 +150,11 @@ struct Shared<'a> {
     stealers: Vec<Stealer<Task>>,
     idle: AtomicUsize,
     n: usize,
+    /// A position plus one whose slot was found overcounted, 0 for none.
+    overcounted: AtomicUsize,
 }
 
-fn parallel(pool: &rayon::ThreadPool, region: &Region, log: &EdgeLog) {
+fn parallel(pool: &rayon::ThreadPool, region: &Region, log: &EdgeLog) -> Result<(), Overcounted> {
     let n = pool.current_num_threads();
     let workers: Vec<Worker<Task>> = (0..n).map(|_| Worker::new_lifo()).collect();
     let shared = Shared {
@@ -142,6 +164,7 @@ fn parallel(pool: &rayon::ThreadPool, region: &Region, log: &EdgeLog) {
         stealers: workers.iter().map(Worker::stealer).collect(),
         idle: AtomicUsize::new(0),
         n,
+        overcounted: AtomicUsize::new(0),
     };
     pool.scope(|scope| {
         for worker in workers {
@@ -149,6 +172,10 @@ fn parallel(pool: &rayon::ThreadPool, region: &Region, log: &EdgeLog) {
             scope.spawn(move |_| work(&worker, shared));
         }
     });
+    match shared.overcounted.into_inner() {
+        0 => Ok(()),
+        p => Err(Overcounted(p - 1)),
+    }
 }
 
 /// Pops from the worker's own deque, or steals half of another's.
@@ -175,8 +202,18 @@ fn take_chunk(shared: &Shared<'_>, stack: &mut Vec<Task>) -> bool {
     if c >= shared.region.chunks() {
         return false;
     }
+    let mut overcounted = None;
     for p in shared.region.chunk_range(c) {
-        start(shared.region, shared.log, p, &mut |task| stack.push(task));
+        start(
+            shared.region,
+            shared.log,
+            p,
+            &mut overcounted,
+            &mut |task| stack.push(task),
+        );
+    }
+    if let Some(Overcounted(p)) = overcounted {
+        shared.overcounted.store(p + 1, Ordering::Relaxed);
     }
     true
 }
@@ -227,7 +264,9 @@ fn work(worker: &Worker<Task>, shared: &Shared<'_>) {
     }
 }
 
-pub(crate) fn run(heap: &HeapInner, region: &Region, log: &EdgeLog) {
+/// Marks the region; the error names a member found overcounted (the marking is finished
+/// anyway, and the collection must be abandoned).
+pub(crate) fn run(heap: &HeapInner, region: &Region, log: &EdgeLog) -> Result<(), Overcounted> {
     match heap.parallel_pool(region.len()) {
         Some(pool) => parallel(pool, region, log),
         None => sequential(region, log),

@@ -48,7 +48,6 @@ use crate::world;
 pub(crate) struct CollectorState {
     pub(crate) stats: Vec<GenerationStats>,
     pub(crate) callbacks: Vec<(CallbackId, Callback)>,
-    next_callback: u64,
     pub(crate) garbage: Vec<GcAny>,
     pub(crate) debug: DebugFlags,
     #[cfg(feature = "pause-histogram")]
@@ -60,7 +59,6 @@ impl CollectorState {
         CollectorState {
             stats: vec![GenerationStats::default(); generations],
             callbacks: Vec::new(),
-            next_callback: 0,
             garbage: Vec::new(),
             debug: DebugFlags::empty(),
             #[cfg(feature = "pause-histogram")]
@@ -76,8 +74,11 @@ impl CollectorState {
 pub(crate) enum Wait {
     /// As long as it takes (explicit collections).
     Unbounded,
-    /// At most the heap's safepoint timeout (automatic collections).
+    /// At most the heap's safepoint timeout, and not at all while a thread that held up the
+    /// last one has not moved (automatic collections).
     Bounded,
+    /// At most this long (`Heap::collect_within`).
+    Deadline(Duration),
 }
 
 impl HeapInner {
@@ -87,6 +88,7 @@ impl HeapInner {
             #[cfg(gc_seeded_bug = "auto_wait_unbounded")]
             Wait::Bounded => None,
             Wait::Bounded => Some(self.config.safepoint_timeout),
+            Wait::Deadline(timeout) => Some(timeout),
         }
     }
 
@@ -103,7 +105,7 @@ impl HeapInner {
             .select(young, self.config.long_lived_rule);
         match gen {
             Some(gen) => {
-                self.collect(gen, Wait::Bounded);
+                let _ = self.collect(gen, Wait::Bounded);
             }
             None => self.pending.store(false, Ordering::Relaxed),
         }
@@ -111,13 +113,14 @@ impl HeapInner {
 
     /// The full collection run when the last handle goes.
     pub(crate) fn collect_full_now(&self) {
-        self.collect(self.generations() - 1, Wait::Unbounded);
+        let _ = self.collect(self.generations() - 1, Wait::Unbounded);
     }
 
     /// One collection of generation `gen` (younger ones merged in). Returns the number of
     /// unreachable objects found; 0 when another collection of this heap is in progress
-    /// (re-entrant calls from finalizers included) or a bounded wait ran out.
-    pub(crate) fn collect(&self, gen: usize, wait: Wait) -> usize {
+    /// (re-entrant calls from finalizers included). A bounded wait that runs out is the error:
+    /// for an automatic collection, a miss is counted and the retry deferred.
+    pub(crate) fn collect(&self, gen: usize, wait: Wait) -> Result<usize, world::Stalled> {
         if world::stopping_here() {
             panic!(
                 "gc-core: collect() called while this thread has the world stopped (from Trace?)"
@@ -128,7 +131,7 @@ impl HeapInner {
             .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
             .is_err()
         {
-            return 0;
+            return Ok(0);
         }
         struct Done<'a>(&'a HeapInner);
         impl Drop for Done<'_> {
@@ -150,20 +153,32 @@ impl HeapInner {
             eprintln!("gc: collecting generation {gen}...");
         }
         let tear = !debug.contains(DebugFlags::SAVEALL);
-        let Ok(scan) = gather::scan(self, gen, self.timeout(wait), tear) else {
-            self.state.lock().stats[gen].missed += 1;
-            self.defer_retry();
-            self.notify(
-                Phase::Stop,
-                &CollectionInfo {
-                    generation: gen,
-                    duration: started.elapsed(),
-                    ..CollectionInfo::default()
-                },
-            );
-            return 0;
+        // A thread that held up the last automatic collection and has not moved since would
+        // hold up this one too: give up at once.
+        let scanned = match (wait, world::still_stalled()) {
+            (Wait::Bounded, Some(stalled)) => Err(stalled),
+            _ => gather::scan(self, gen, self.timeout(wait), tear),
+        };
+        let scan = match scanned {
+            Ok(scan) => scan,
+            Err(stalled) => {
+                if wait == Wait::Bounded {
+                    self.state.lock().stats[gen].missed += 1;
+                    self.defer_retry();
+                }
+                self.notify(
+                    Phase::Stop,
+                    &CollectionInfo {
+                        generation: gen,
+                        duration: started.elapsed(),
+                        ..CollectionInfo::default()
+                    },
+                );
+                return Err(stalled);
+            }
         };
         self.pending.store(false, Ordering::Relaxed);
+        self.retry_succeeded();
         let examined = scan.examined;
         let mut pause = scan.pause;
         let time_to_safepoint = scan.time_to_safepoint;
@@ -188,9 +203,11 @@ impl HeapInner {
             teardown::tear_down(self, garbage, torn, debug)
         };
         phases.teardown = clock.lap();
+        // CPython's counting: `collect()` returns every unreachable object found; the stats and
+        // the callbacks split them into collected and uncollectable.
         let info = CollectionInfo {
             generation: gen,
-            collected: found,
+            collected: found - uncollectable,
             uncollectable,
             examined,
             pause,
@@ -202,11 +219,12 @@ impl HeapInner {
             let mut state = self.state.lock();
             let stats = &mut state.stats[gen];
             stats.collections += 1;
-            stats.collected += (found - uncollectable) as u64;
+            stats.collected += info.collected as u64;
             stats.uncollectable += uncollectable as u64;
             stats.examined += examined as u64;
             stats.pause += pause;
             stats.max_pause = stats.max_pause.max(pause);
+            stats.time += info.duration;
             #[cfg(feature = "pause-histogram")]
             state.pauses[gen].record(time_to_safepoint, pause);
         }
@@ -219,7 +237,7 @@ impl HeapInner {
             );
         }
         self.notify(Phase::Stop, &info);
-        found
+        Ok(found)
     }
 
     fn notify(&self, phase: Phase, info: &CollectionInfo) {
@@ -242,16 +260,39 @@ impl HeapInner {
 
 impl Heap {
     /// A full collection (CPython `gc.collect()`): the number of unreachable objects found.
-    /// Waits as long as needed for other threads to reach safepoints. Returns 0 when called
-    /// while a collection of this heap is already running (from a finalizer, say).
+    /// Waits as long as needed for other threads to reach safepoints (after a second it names
+    /// on stderr the threads it waits for). Returns 0 when called while a collection of this
+    /// heap is already running (from a finalizer, say).
     pub fn collect(&self) -> usize {
-        self.inner.collect(self.generations() - 1, Wait::Unbounded)
+        self.inner
+            .collect(self.generations() - 1, Wait::Unbounded)
+            .expect("an unbounded wait never runs out")
+    }
+
+    /// A full collection that waits at most `timeout` for other threads to reach safepoints:
+    /// [`GcError::Stalled`] names the threads that kept it waiting, and nothing was collected.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let heap = gc_core::Heap::new();
+    /// assert_eq!(heap.collect_within(Duration::from_secs(1)), Ok(0));
+    /// ```
+    pub fn collect_within(&self, timeout: Duration) -> Result<usize, GcError> {
+        self.inner
+            .collect(self.generations() - 1, Wait::Deadline(timeout))
+            .map_err(|stalled| GcError::Stalled {
+                waited: stalled.waited,
+                threads: stalled.threads,
+            })
     }
 
     /// Collects generation `generation` and the younger ones (CPython `gc.collect(g)`).
     pub fn collect_generation(&self, generation: usize) -> Result<usize, GcError> {
         self.check_generation(generation)?;
-        Ok(self.inner.collect(generation, Wait::Unbounded))
+        Ok(self
+            .inner
+            .collect(generation, Wait::Unbounded)
+            .expect("an unbounded wait never runs out"))
     }
 
     pub(crate) fn check_generation(&self, generation: usize) -> Result<(), GcError> {
@@ -289,9 +330,8 @@ impl Heap {
         &self,
         callback: impl Fn(Phase, &CollectionInfo) + Send + Sync + 'static,
     ) -> CallbackId {
+        let id = CallbackId::next();
         let mut state = self.inner.state.lock();
-        state.next_callback += 1;
-        let id = CallbackId(state.next_callback);
         state.callbacks.push((id, std::sync::Arc::new(callback)));
         id
     }
@@ -364,23 +404,15 @@ impl Heap {
         count
     }
 
-    /// Runs `f` with the world stopped and no collection of this heap in progress.
+    /// Runs `f` with the world stopped. A collection of this heap may be in progress — a
+    /// freeze from one of its finalizers or callbacks, say: its garbage is off the lists then,
+    /// and what it hands back after `f` lands on the lists as they are.
     fn with_world_stopped(&self, f: impl FnOnce(&HeapInner)) {
-        while self
-            .inner
-            .collecting
-            .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
-            world::safepoint();
-            crate::sync::yield_now();
-        }
-        let stopped = world::stop(None);
+        let stopped = world::stop(None).expect("an unbounded wait never runs out");
         // SAFETY: the world is stopped.
         unsafe { self.inner.drain_all() };
         f(&self.inner);
         drop(stopped);
-        self.inner.collecting.store(false, Ordering::Release);
     }
 }
 
@@ -492,7 +524,7 @@ mod tests {
 
     /// Every listed object's position, generation and flag agree with its list.
     fn assert_lists_consistent(heap: &Heap) {
-        let stopped = crate::world::stop(None);
+        let stopped = crate::world::stop(None).unwrap();
         for shard in heap.inner.shards.iter() {
             // SAFETY: the world is stopped.
             let lists = unsafe { shard.lists() };

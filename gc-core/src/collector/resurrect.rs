@@ -33,13 +33,14 @@ pub(crate) fn finalize(
         gen,
         unreachable,
         torn,
-        garbage_callbacks,
+        disarmed,
         weak_callbacks,
         finalizers,
         ..
     } = scan;
+    drop(disarmed);
     if weak_callbacks {
-        run_weak_callbacks(&unreachable, &garbage_callbacks);
+        run_weak_callbacks(&unreachable);
     }
     if !finalizers {
         return (unreachable, torn);
@@ -76,10 +77,12 @@ fn find_resurrected(heap: &HeapInner, unreachable: Vec<Object>) -> (Vec<Object>,
     let region = Region::flagged(heap, unreachable, 1);
     let mut log = EdgeLog::new(region.len(), region.chunk_len());
     subtract_refs::sequential(heap, &region, &mut log);
-    mark::sequential(&region, &log);
+    // An overcounted member (a wrong `Trace` the first scan did not catch) makes every verdict
+    // doubtful: then everything is kept.
+    let sure = mark::sequential(&region, &log).is_ok();
     let (mut resurrected, mut garbage) = (Vec::new(), Vec::new());
     for (p, object) in region.members() {
-        if region.is_marked(p) {
+        if !sure || region.is_marked(p) {
             resurrected.push(object);
         } else {
             garbage.push(object);
@@ -98,18 +101,13 @@ pub(crate) fn release(objects: &[Object]) {
     }
 }
 
-/// Runs the callbacks of weak references to the garbage — except those registered by weak
-/// handles that are garbage themselves — newest first per object.
-fn run_weak_callbacks(unreachable: &[Object], garbage_callbacks: &std::collections::HashSet<u64>) {
+/// Runs the callbacks of weak references to the garbage, newest first per object. (Those of
+/// weak handles that are garbage themselves were disarmed during the scan.)
+fn run_weak_callbacks(unreachable: &[Object]) {
     for object in unreachable {
         let header = object.header();
-        if !header.has(flag::HAS_WEAK_CALLBACKS) {
-            continue;
+        if header.has(flag::HAS_WEAK_CALLBACKS) {
+            weak::run(weak::take_callbacks(header), header.type_name());
         }
-        let (run, skip): (Vec<_>, Vec<_>) = weak::take_callbacks(header)
-            .into_iter()
-            .partition(|(id, _)| !garbage_callbacks.contains(id));
-        drop(skip);
-        weak::run(run, header.type_name());
     }
 }
