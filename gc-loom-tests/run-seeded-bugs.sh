@@ -27,6 +27,9 @@ bugs=(
     "stripe_by_source       parallel_phases"
     "no_resurrection_check  finalizer_resurrection"
     "auto_wait_unbounded    bounded_wait_blocked_thread"
+    "trace_dropped          dying_object_during_collect"
+    "no_handover_on_unwind  dying_object_during_collect"
+    "holds_by_value         hold_moved_into_blocking"
 )
 
 selected=("$@")

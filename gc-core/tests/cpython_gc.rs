@@ -462,3 +462,93 @@ fn s20_weak_reference_into_a_garbage_cycle() {
     assert!(weak.upgrade().is_none());
     assert_eq!(runs.load(Ordering::SeqCst), 1);
 }
+
+/// An object in a cycle, holding the only strong reference to `target` and a weak reference
+/// with a callback to it (CPython's bpo-38006).
+#[derive(Trace)]
+struct Watcher {
+    me: GcCell<Option<Gc<Watcher>>>,
+    target: GcCell<Option<Gc<Node>>>,
+    watch: GcCell<Option<Weak<Node>>>,
+}
+
+#[test]
+fn weak_references_inside_the_garbage_never_call_back() {
+    let heap = heap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let old = node(&heap, 1);
+    heap.collect();
+    assert!(in_generation(&heap, 2, Gc::id(&old)), "an old object");
+    let watcher = heap.alloc(Watcher {
+        me: GcCell::new(None),
+        target: GcCell::new(Some(old.clone())),
+        watch: GcCell::new(None),
+    });
+    watcher.me.set(Some(watcher.clone()));
+    let counted = calls.clone();
+    let weak = Gc::downgrade_with_callback(&old, move |_| {
+        counted.fetch_add(1, Ordering::SeqCst);
+    });
+    watcher.watch.set(Some(weak));
+    let old_weak = Gc::downgrade(&old);
+    drop((old, watcher));
+    // The young cycle is garbage; the old object dies by reference count while it is torn
+    // down, and the weak reference inside the garbage must not call back.
+    assert_eq!(heap.collect_generation(0).unwrap(), 1);
+    assert!(
+        old_weak.upgrade().is_none(),
+        "the old object died in the teardown"
+    );
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+}
+
+/// A node whose `Drop` panics: torn down in a collection, it counts as uncollectable.
+#[derive(Trace)]
+struct Explosive {
+    edges: GcCell<Vec<Gc<Explosive>>>,
+    #[gc(skip)]
+    explode: bool,
+}
+
+impl Drop for Explosive {
+    fn drop(&mut self) {
+        if self.explode {
+            panic!("Explosive refuses to drop");
+        }
+    }
+}
+
+#[test]
+fn an_uncollectable_object_is_counted_once_by_collect_stats_and_callbacks() {
+    let heap = heap();
+    let (a, b) = (
+        heap.alloc(Explosive {
+            edges: GcCell::new(Vec::new()),
+            explode: true,
+        }),
+        heap.alloc(Explosive {
+            edges: GcCell::new(Vec::new()),
+            explode: false,
+        }),
+    );
+    a.edges.borrow_mut().push(b.clone());
+    b.edges.borrow_mut().push(a.clone());
+    drop((a, b));
+    let seen = Arc::new(Mutex::new(None));
+    let stop = seen.clone();
+    heap.add_callback(move |phase, info| {
+        if phase == Phase::Stop {
+            *stop.lock().unwrap() = Some((info.collected, info.uncollectable));
+        }
+    });
+    let before = heap.stats()[2];
+    assert_eq!(
+        heap.collect(),
+        2,
+        "collect() counts every unreachable object"
+    );
+    let after = heap.stats()[2];
+    assert_eq!(after.collected - before.collected, 1);
+    assert_eq!(after.uncollectable - before.uncollectable, 1);
+    assert_eq!(*seen.lock().unwrap(), Some((1, 1)), "the callback's split");
+}

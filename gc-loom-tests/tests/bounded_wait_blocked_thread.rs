@@ -4,14 +4,16 @@
 //! safepoint. The main thread then allocates past the gen-0 threshold, which runs an automatic
 //! collection with a bounded wait for safepoints. It must give up rather than deadlock (loom
 //! reports a deadlock when every thread is blocked), record the miss, restart the world, and
-//! retry once another threshold's worth of allocations has happened. Once released, the thread
-//! touches its object again while still attached and then detaches, racing those retries: each
-//! must either miss (and say so) or run with the thread parked.
+//! retry later (after more allocations each time; a retry while the thread has not moved gives
+//! up without waiting). Once released, the thread touches its object again while still
+//! attached and then detaches, racing those retries: each must either miss (and say so) or run
+//! with the thread parked.
 #![cfg(loom)]
 
 use std::time::Duration;
 
-use gc_core::{Config, Heap};
+use gc_core::{Config, Heap, Phase};
+use gc_loom_tests::loom::sync::atomic::{AtomicUsize, Ordering};
 use gc_loom_tests::loom::sync::{mpsc, Arc};
 use gc_loom_tests::loom::thread;
 use gc_loom_tests::{assert_heap_empty, heap_with, model, Counts, Node};
@@ -39,6 +41,13 @@ fn automatic_collection_gives_up_on_a_blocked_attached_thread() {
                 .thresholds(&[1])
                 .safepoint_timeout(Duration::from_millis(1)),
         );
+        let attempts = Arc::new(AtomicUsize::new(0));
+        let counted = attempts.clone();
+        heap.add_callback(move |phase, _| {
+            if phase == Phase::Start {
+                counted.fetch_add(1, Ordering::Relaxed);
+            }
+        });
         let own = Node::new(&heap, &counts, 0);
         let (attached_tx, attached_rx) = mpsc::channel::<()>();
         let (release_tx, release_rx) = mpsc::channel::<()>();
@@ -72,17 +81,19 @@ fn automatic_collection_gives_up_on_a_blocked_attached_thread() {
         release_tx.send(()).unwrap();
         let mut allocated = 2;
         while collections(&heap) == 0 {
-            assert!(allocated < 8, "the retries never succeeded");
+            assert!(allocated < 64, "the retries never succeeded");
             garbage(&heap, &counts);
-            garbage(&heap, &counts);
-            allocated += 2;
+            allocated += 1;
+            // Time passes between allocations: the released thread gets to run. (A retry that
+            // sees it has not moved gives up without a wait, which would otherwise let it.)
+            thread::yield_now();
         }
         t.join().unwrap();
         assert_eq!(collections(&heap), 1, "the retried collection ran");
         assert_eq!(
             missed(&heap) as usize,
-            allocated / 2 - 1,
-            "every miss was recorded"
+            attempts.load(Ordering::Relaxed) - 1,
+            "every attempt but the one that ran was recorded as a miss"
         );
         assert!(
             counts.dropped() >= 3,
