@@ -27,6 +27,11 @@ bugs=(
     "stripe_by_source       parallel_phases"
     "no_resurrection_check  finalizer_resurrection"
     "auto_wait_unbounded    bounded_wait_blocked_thread"
+    "remote_push_relaxed    pool_remote_free"
+    "take_remote_relaxed    pool_remote_free"
+    "first_push_unfiled     pool_remote_free"
+    "exit_frees_busy_page   pool_abandoned_page"
+    "abandon_keeps_owner    pool_abandoned_page"
 )
 
 selected=("$@")

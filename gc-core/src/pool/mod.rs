@@ -147,7 +147,7 @@ unsafe fn give_back_remote(page: NonNull<Page>, chain: Chain) {
     let owner = unsafe { page.as_ref() }.owner();
     // SAFETY: alive as above; the page is not touched after the push.
     let first = unsafe { Page::push_remote(page, chain) };
-    if first && owner != 0 {
+    if first && owner != 0 && !cfg!(gc_seeded_bug = "first_push_unfiled") {
         registry.file(owner, page);
     }
 }
@@ -485,12 +485,14 @@ impl Drop for Local {
         for page in self.owned.drain(..) {
             // SAFETY: owned by this thread until abandoned below.
             let this = unsafe { page.as_ref() };
-            if this.collect() {
+            if this.collect() || cfg!(gc_seeded_bug = "exit_frees_busy_page") {
                 // SAFETY: no block is out, so no other thread can reach it.
                 unsafe { retire(page) };
             } else {
                 this.available_at.set(UNLISTED);
-                this.owner.store(0, Ordering::Relaxed);
+                if !cfg!(gc_seeded_bug = "abandon_keeps_owner") {
+                    this.owner.store(0, Ordering::Relaxed);
+                }
                 shared().pending.fetch_add(1, Ordering::Relaxed);
                 registry.abandoned[this.class as usize].push(PagePtr(page));
             }
