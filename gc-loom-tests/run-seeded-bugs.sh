@@ -30,6 +30,11 @@ bugs=(
     "trace_dropped          dying_object_during_collect"
     "no_handover_on_unwind  dying_object_during_collect"
     "holds_by_value         hold_moved_into_blocking"
+    "remote_push_relaxed    pool_remote_free"
+    "take_remote_relaxed    pool_remote_free"
+    "first_push_unfiled     pool_remote_free"
+    "exit_frees_busy_page   pool_abandoned_page"
+    "abandon_keeps_owner    pool_abandoned_page"
 )
 
 selected=("$@")

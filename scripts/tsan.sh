@@ -56,13 +56,13 @@ cargo_test() {
     cargo +"$TOOLCHAIN" test -Zbuild-std --target "$TARGET" -p gc-core "$@"
 }
 
+mkdir -p "$LOGS"
 echo "tsan.sh: building (std is rebuilt with the sanitizer; the first build takes minutes)"
 if ! cargo_test --no-run --lib --test collector --test oracle --test soak 2>"$TARGET_DIR.build.log"; then
     tail -n 30 "$TARGET_DIR.build.log" >&2
     why_not "the build failed (log: $TARGET_DIR.build.log)"
 fi
 
-mkdir -p "$LOGS"
 status=0
 run() {
     local name=$1

@@ -1,7 +1,10 @@
 //! Where object memory comes from: the pool (`pool`) for small objects unless the heap's
 //! [`Config::pool`](crate::Config::pool) is off, and otherwise the global allocator, or
 //! mimalloc with the `mimalloc` feature (so benchmarks can compare allocators without changing
-//! the program's global one). Under loom every object comes from the global allocator.
+//! the program's global one). Under loom every object comes from the global allocator: the
+//! collector's models keep to the collector's protocols (the pool's have models of their own,
+//! through `loom_hooks::pool`), and a model's main thread could not give its pages up (loom
+//! drops its thread-locals after the pool's registry).
 
 use core::alloc::Layout;
 use core::ptr::NonNull;

@@ -55,7 +55,6 @@ mod mutator;
 pub mod objgraph;
 #[cfg(feature = "pause-histogram")]
 mod pauses;
-#[cfg(not(loom))]
 mod pool;
 mod reclaim;
 mod stats;

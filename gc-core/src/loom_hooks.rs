@@ -1,4 +1,8 @@
-//! Collector internals for the loom models in `gc-loom-tests`; compiled only under `cfg(loom)`.
+//! Collector and pool internals for the loom models in `gc-loom-tests`; compiled only under
+//! `cfg(loom)`.
+//!
+//! [`pool`] hands a model the pool's own entry points and its state (`pool::hooks`). The rest
+//! of this module is for the collector's parallel phases.
 //!
 //! The parallel phases run on rayon, which loom cannot see into. What makes them correct is
 //! which worker writes which slot of the side array, and how `mark` claims slots. [`Set`] hands
@@ -14,6 +18,8 @@ use crate::generation::Object;
 use crate::handle::GcAny;
 use crate::heap::Heap;
 use crate::world;
+
+pub use crate::pool::hooks as pool;
 
 /// Stripes of the parallel `subtract_refs` in a model: one per worker.
 const STRIPES: usize = 2;

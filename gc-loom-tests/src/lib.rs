@@ -27,10 +27,15 @@
 //!   a loom `Arc` — so an object that is never freed also leaks an `Arc`, which loom reports.
 //! - [`Node`] and [`FinalizedNode`]: the models' object, a probe and one edge, without and with
 //!   a finalizer that counts its runs.
+//! - [`Blocks`]: blocks of gc-core's pool (`gc_core::loom_hooks::pool`) as the pool models'
+//!   threads use them, with what they store in each block kept in a loom-checked cell.
 #![cfg(loom)]
 
 pub use loom;
 
+use std::collections::HashMap;
+
+use gc_core::loom_hooks::pool;
 use gc_core::{Config, Finalize, Gc, GcCell, Heap, Trace, Tracer};
 use loom::cell::UnsafeCell;
 use loom::sync::atomic::{AtomicUsize, Ordering};
@@ -262,5 +267,121 @@ impl FinalizedNode {
 impl Finalize for FinalizedNode {
     fn finalize(this: &Gc<Self>) {
         this.probe.counts().finalize();
+    }
+}
+
+/// Blocks of gc-core's pool as a model's threads use them.
+///
+/// A block's memory is the pool's, which loom does not see, so what a thread stores in a block
+/// is a loom `UnsafeCell` kept on the side, one per block address: the thread that takes a
+/// block writes it, and so does the one that gives it back (the block's last use, as a value's
+/// drop). If a block is handed out again without the push that gave it back happening before,
+/// the two writes are a causality violation. The side table, a `std` mutex invisible to loom
+/// (its threads run one at a time), also says which blocks are out: a block handed out while
+/// out fails at once, and [`Blocks::assert_end`] checks every block came back.
+pub struct Blocks {
+    layout: std::alloc::Layout,
+    table: std::sync::Mutex<HashMap<usize, Entry>>,
+}
+
+struct Entry {
+    out: bool,
+    contents: std::sync::Arc<Contents>,
+}
+
+/// What a thread stores in a block.
+struct Contents(UnsafeCell<u64>);
+
+// SAFETY: every access goes through loom's checked `with_mut`; a concurrent access is what the
+// models look for, and loom reports it instead of racing.
+unsafe impl Sync for Contents {}
+// SAFETY: as above.
+unsafe impl Send for Contents {}
+
+impl Contents {
+    fn write(&self) {
+        // SAFETY: loom checks the access.
+        self.0.with_mut(|value| unsafe { *value += 1 });
+    }
+}
+
+/// A block a model's thread holds.
+pub struct Held {
+    block: pool::Block,
+    contents: std::sync::Arc<Contents>,
+}
+
+impl Held {
+    /// The address of the block's page.
+    pub fn page(&self) -> usize {
+        self.block.page()
+    }
+}
+
+impl Blocks {
+    /// Blocks of the largest size of which a page holds `per_page`.
+    pub fn new(per_page: usize) -> Arc<Blocks> {
+        Arc::new(Blocks {
+            layout: pool::layout(per_page),
+            table: std::sync::Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Takes a block from the calling thread's pages and writes it.
+    #[track_caller]
+    pub fn take(&self) -> Held {
+        let block = pool::allocate(self.layout);
+        let contents = {
+            let mut table = self.table.lock().unwrap();
+            let entry = table.entry(block.addr()).or_insert_with(|| Entry {
+                out: false,
+                contents: std::sync::Arc::new(Contents(UnsafeCell::new(0))),
+            });
+            assert!(!entry.out, "block {:#x} handed out twice", block.addr());
+            entry.out = true;
+            entry.contents.clone()
+        };
+        contents.write();
+        Held { block, contents }
+    }
+
+    /// Writes the block a last time and gives it back (`dealloc`'s way).
+    pub fn give_back(&self, held: Held) {
+        pool::give_back(self.last_use(held));
+    }
+
+    /// Writes the block a last time and gives it back through `batch` (a teardown's way).
+    pub fn give_back_in(&self, batch: &mut pool::Batch, held: Held) {
+        batch.give_back(self.last_use(held));
+    }
+
+    fn last_use(&self, held: Held) -> pool::Block {
+        held.contents.write();
+        let mut table = self.table.lock().unwrap();
+        table
+            .get_mut(&held.block.addr())
+            .expect("a block taken")
+            .out = false;
+        held.block
+    }
+
+    /// Asserts the end state of a pool model, once every thread that took blocks has called
+    /// `pool::exit`: every block came back, and the pool holds nothing (no page filed or
+    /// abandoned, every page back in its arena).
+    #[track_caller]
+    pub fn assert_end(&self) {
+        let out = self
+            .table
+            .lock()
+            .unwrap()
+            .values()
+            .filter(|e| e.out)
+            .count();
+        assert_eq!(out, 0, "blocks still out");
+        assert_eq!(
+            pool::left(),
+            pool::Left::default(),
+            "what the pool holds at the end"
+        );
     }
 }

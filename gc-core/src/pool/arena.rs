@@ -8,20 +8,29 @@
 //! ```
 //!
 //! An arena is mapped from the system directly (`mmap` on Unix; the global allocator elsewhere
-//! and under Miri), and unmapped when it goes: its memory leaves the process then. Through the
-//! system allocator, glibc's, arenas freed and asked for again fragmented its heap — an
-//! aligned request cannot reuse a hole of the same size — and pages asked for one by one left
-//! remainders whose headers it wrote: the CPython comparison's peak resident memory was 39 %
+//! and under Miri and loom), and unmapped when it goes: its memory leaves the process then.
+//! Through the system allocator, glibc's, arenas freed and asked for again fragmented its heap
+//! — an aligned request cannot reuse a hole of the same size — and pages asked for one by one
+//! left remainders whose headers it wrote: the CPython comparison's peak resident memory was 39 %
 //! above that of the same objects from glibc directly (165 MB against 119); with mapped arenas
 //! it is level (114–130 MB against 125). A page no thread uses any more goes back to its arena,
 //! which is unmapped once all its pages have been back for [`KEEP`]: a program that frees a
 //! large structure and builds another reuses the memory rather than having it unmapped and
 //! mapped again. The arenas' books are behind one lock, taken once per page (some thousand
 //! objects), never per object.
+//!
+//! Under loom the books are new in every interleaving, and its clock does not advance: no arena
+//! goes back before the interleaving ends, when the books free those whose pages all came back
+//! and loom reports any other as leaked.
 
 use core::ptr::NonNull;
 use std::collections::BTreeMap;
 use std::time::Duration;
+
+#[cfg(loom)]
+use loom::alloc::{alloc, dealloc};
+#[cfg(all(not(loom), any(not(unix), miri)))]
+use std::alloc::{alloc, dealloc};
 
 use super::page::PAGE;
 use crate::sync::{Instant, Mutex};
@@ -69,13 +78,47 @@ struct Books {
 /// How often the arenas are looked through for ones to give back.
 const TRIM_EVERY: Duration = Duration::from_millis(250);
 
-static ARENAS: Mutex<Books> = Mutex::new(Books {
-    arenas: BTreeMap::new(),
-    free_pages: 0,
-    trimmed_at: None,
-});
+#[cfg(not(loom))]
+fn arenas() -> &'static Mutex<Books> {
+    static ARENAS: Mutex<Books> = Mutex::new(Books::new());
+    &ARENAS
+}
+
+#[cfg(loom)]
+fn arenas() -> &'static Mutex<Books> {
+    loom::lazy_static! {
+        static ref ARENAS: Mutex<Books> = Mutex::new(Books::new());
+    }
+    &ARENAS
+}
+
+/// Pages taken and not given back, over all arenas.
+#[cfg(loom)]
+pub(crate) fn pages_in_use() -> usize {
+    let books = arenas().lock();
+    books.arenas.len() * PAGES - books.free_pages
+}
+
+/// The end of an interleaving: the arenas whose pages all came back go.
+#[cfg(loom)]
+impl Drop for Books {
+    fn drop(&mut self) {
+        for arena in self.arenas.values().filter(|arena| arena.free == ALL_FREE) {
+            // SAFETY: mapped by `map`; no page of it is in use, and its books go with it.
+            unsafe { unmap(arena.mapping) };
+        }
+    }
+}
 
 impl Books {
+    const fn new() -> Books {
+        Books {
+            arenas: BTreeMap::new(),
+            free_pages: 0,
+            trimmed_at: None,
+        }
+    }
+
     /// Gives back the arenas free for long enough, if they were not looked through lately.
     fn trim_if_due(&mut self, now: Instant) {
         if self
@@ -99,7 +142,7 @@ struct Mapping {
 }
 
 /// Maps the memory of an arena: its first page, aligned to [`PAGE`], and the mapping.
-#[cfg(all(unix, not(miri)))]
+#[cfg(all(unix, not(miri), not(loom)))]
 fn map() -> Option<(NonNull<u8>, Mapping)> {
     // One page more than the arena, so that an aligned arena fits; the part outside it is never
     // touched, so it takes no memory.
@@ -129,23 +172,24 @@ fn map() -> Option<(NonNull<u8>, Mapping)> {
 ///
 /// # Safety
 /// `mapping` came from [`map`], and no page of it is in use.
-#[cfg(all(unix, not(miri)))]
+#[cfg(all(unix, not(miri), not(loom)))]
 unsafe fn unmap(mapping: Mapping) {
     // SAFETY: forwarded: the whole of a mapping of ours.
     let unmapped = unsafe { libc::munmap(mapping.start.as_ptr().cast(), mapping.len) };
     debug_assert_eq!(unmapped, 0, "munmap of an arena");
 }
 
-#[cfg(not(all(unix, not(miri))))]
-fn layout() -> core::alloc::Layout {
-    core::alloc::Layout::from_size_align(ARENA, PAGE).expect("a valid arena layout")
+/// The layout of `len` bytes of arena memory from the global allocator.
+#[cfg(not(all(unix, not(miri), not(loom))))]
+fn layout(len: usize) -> core::alloc::Layout {
+    core::alloc::Layout::from_size_align(len, PAGE).expect("a valid arena layout")
 }
 
-/// The memory of an arena from the global allocator.
-#[cfg(not(all(unix, not(miri))))]
+/// The memory of an arena from the global allocator (through loom's leak tracking under loom).
+#[cfg(not(all(unix, not(miri), not(loom))))]
 fn map() -> Option<(NonNull<u8>, Mapping)> {
     // SAFETY: a non-zero size.
-    let start = NonNull::new(unsafe { std::alloc::alloc(layout()) })?;
+    let start = NonNull::new(unsafe { alloc(layout(ARENA)) })?;
     Some((start, Mapping { start, len: ARENA }))
 }
 
@@ -153,16 +197,16 @@ fn map() -> Option<(NonNull<u8>, Mapping)> {
 ///
 /// # Safety
 /// `mapping` came from [`map`], and no page of it is in use.
-#[cfg(not(all(unix, not(miri))))]
+#[cfg(not(all(unix, not(miri), not(loom))))]
 unsafe fn unmap(mapping: Mapping) {
     // SAFETY: forwarded; allocated with this layout.
-    unsafe { std::alloc::dealloc(mapping.start.as_ptr(), layout()) };
+    unsafe { dealloc(mapping.start.as_ptr(), layout(mapping.len)) };
 }
 
 /// Memory for a page, aligned to [`PAGE`]; `None` when memory runs out.
 pub(crate) fn take() -> Option<NonNull<u8>> {
     let now = Instant::now();
-    let mut books = ARENAS.lock();
+    let mut books = arenas().lock();
     books.trim_if_due(now);
     if books.free_pages > 0 {
         books.free_pages -= 1;
@@ -207,7 +251,7 @@ fn arena_of(arenas: &mut BTreeMap<usize, Arena>, address: usize) -> &mut Arena {
 pub(crate) unsafe fn give_back(page: NonNull<u8>) {
     let now = Instant::now();
     let address = page.as_ptr().addr();
-    let mut books = ARENAS.lock();
+    let mut books = arenas().lock();
     let arena = arena_of(&mut books.arenas, address);
     arena.free |= 1 << ((address - arena.base.as_ptr().addr()) / PAGE);
     arena.freed_at = now;
@@ -233,12 +277,12 @@ fn trim(arenas: &mut BTreeMap<usize, Arena>, now: Instant) -> usize {
 mod tests {
     use std::collections::{BTreeMap, HashSet};
 
-    use super::{arena_of, give_back, map, take, trim, Arena, ALL_FREE, ARENAS, KEEP, PAGE};
+    use super::{arena_of, arenas, give_back, map, take, trim, Arena, ALL_FREE, KEEP, PAGE};
     use crate::sync::Instant;
 
     /// Whether the page at `address` is free in its arena's books.
     fn is_free(address: usize) -> bool {
-        let mut books = ARENAS.lock();
+        let mut books = arenas().lock();
         let arena = arena_of(&mut books.arenas, address);
         arena.free & 1 << ((address - arena.base.as_ptr().addr()) / PAGE) != 0
     }
@@ -254,7 +298,7 @@ mod tests {
         }
         // Twenty pages need two arenas at least.
         let arenas: HashSet<_> = {
-            let mut books = ARENAS.lock();
+            let mut books = arenas().lock();
             addresses
                 .iter()
                 .map(|&a| arena_of(&mut books.arenas, a).base.as_ptr().addr())

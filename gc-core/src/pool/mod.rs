@@ -34,10 +34,14 @@
 //!   registry, owner 0, under the lock. A thread out of pages adopts one of them (under the
 //!   lock) with a free block, or frees it if all its blocks came back.
 //!
-//! Under loom objects come from the system allocator: the models check the collector's
-//! protocols, and the pool's is checked by Miri's race detector in the tests below.
+//! Under loom (pages of 1 KiB, arenas from the global allocator, the registry re-created for
+//! every interleaving) the models of `gc-loom-tests` drive this protocol through `hooks`;
+//! the collector's models take their objects from the system allocator (`alloc`). Miri's race
+//! detector checks it too, in the tests below.
 
 mod arena;
+#[cfg(loom)]
+pub mod hooks;
 mod page;
 
 use core::alloc::Layout;
@@ -125,7 +129,7 @@ unsafe fn give_back_mine(page: NonNull<Page>, block: NonNull<u8>) -> bool {
         local.returned(page, empty);
         true
     });
-    kept == Ok(true)
+    kept.unwrap_or(false)
 }
 
 /// Gives a chain of blocks back to a page this thread does not own.
@@ -143,7 +147,7 @@ unsafe fn give_back_remote(page: NonNull<Page>, chain: Chain) {
     let owner = unsafe { page.as_ref() }.owner();
     // SAFETY: alive as above; the page is not touched after the push.
     let first = unsafe { Page::push_remote(page, chain) };
-    if first && owner != 0 {
+    if first && owner != 0 && !cfg!(gc_seeded_bug = "first_push_unfiled") {
         registry.file(owner, page);
     }
 }
@@ -207,11 +211,15 @@ impl Drop for Batch {
     }
 }
 
-/// Pages with blocks waiting on their remote stacks, plus abandoned pages: when zero, a thread
-/// out of blocks does not lock the registry.
-static PENDING: AtomicUsize = AtomicUsize::new(0);
+/// What threads share: the registry, and a count of the pages in it.
+struct Shared {
+    /// Pages with blocks waiting on their remote stacks, plus abandoned pages: when zero, a
+    /// thread out of blocks does not lock the registry.
+    pending: AtomicUsize,
+    registry: Mutex<Registry>,
+}
 
-/// What threads share: pages filed for their owners, and abandoned pages.
+/// Pages filed for their owners, and abandoned pages.
 struct Registry {
     /// Owner token and the pages filed for it (each has blocks on its remote stack).
     filed: Vec<(usize, Vec<PagePtr>)>,
@@ -226,18 +234,41 @@ struct PagePtr(NonNull<Page>);
 // adopts or frees an abandoned one.
 unsafe impl Send for PagePtr {}
 
-static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
-    filed: Vec::new(),
-    abandoned: [const { Vec::new() }; CLASSES],
-});
+#[cfg(not(loom))]
+fn shared() -> &'static Shared {
+    static SHARED: Shared = Shared {
+        pending: AtomicUsize::new(0),
+        registry: Mutex::new(Registry::new()),
+    };
+    &SHARED
+}
+
+/// Under loom the registry is new in every interleaving.
+#[cfg(loom)]
+fn shared() -> &'static Shared {
+    loom::lazy_static! {
+        static ref SHARED: Shared = Shared {
+            pending: AtomicUsize::new(0),
+            registry: Mutex::new(Registry::new()),
+        };
+    }
+    &SHARED
+}
 
 fn registry() -> MutexGuard<'static, Registry> {
-    REGISTRY.lock()
+    shared().registry.lock()
 }
 
 impl Registry {
+    const fn new() -> Registry {
+        Registry {
+            filed: Vec::new(),
+            abandoned: [const { Vec::new() }; CLASSES],
+        }
+    }
+
     fn file(&mut self, owner: usize, page: NonNull<Page>) {
-        PENDING.fetch_add(1, Ordering::Relaxed);
+        shared().pending.fetch_add(1, Ordering::Relaxed);
         match self.filed.iter_mut().find(|(token, _)| *token == owner) {
             Some((_, pages)) => pages.push(PagePtr(page)),
             None => self.filed.push((owner, vec![PagePtr(page)])),
@@ -249,7 +280,7 @@ impl Registry {
             return Vec::new();
         };
         let (_, pages) = self.filed.swap_remove(at);
-        PENDING.fetch_sub(pages.len(), Ordering::Relaxed);
+        shared().pending.fetch_sub(pages.len(), Ordering::Relaxed);
         pages
     }
 }
@@ -267,6 +298,8 @@ fn new_page(block: usize, class: usize, owner: usize) -> Option<NonNull<Page>> {
 /// # Safety
 /// As said: no block out, no reference left.
 unsafe fn retire(page: NonNull<Page>) {
+    // SAFETY: alive until given back just below.
+    unsafe { page.as_ref() }.freed();
     // SAFETY: forwarded; the page's memory came from `arena::take`.
     unsafe { arena::give_back(page.cast()) };
 }
@@ -293,10 +326,7 @@ crate::sync::thread_local_facade! {
     static FAST: Fast = Fast {
         current: [const { Cell::new(None) }; CLASSES],
     };
-    static LOCAL: RefCell<Local> = RefCell::new(Local {
-        available: [const { Vec::new() }; CLASSES],
-        owned: Vec::new(),
-    });
+    static LOCAL: RefCell<Local> = RefCell::new(Local::new());
 }
 
 /// The page class `class` takes blocks from on this thread.
@@ -307,12 +337,20 @@ fn current(class: usize) -> Option<NonNull<Page>> {
 }
 
 impl Local {
+    /// A thread's books before it takes its first page.
+    const fn new() -> Local {
+        Local {
+            available: [const { Vec::new() }; CLASSES],
+            owned: Vec::new(),
+        }
+    }
+
     /// The slow path: blocks from filed pages, another page with blocks, an adopted page or
     /// a new one.
     #[cold]
     fn refill(&mut self, class: usize) -> Option<NonNull<u8>> {
         let token = world::thread_token();
-        let pending = PENDING.load(Ordering::Relaxed) != 0;
+        let pending = shared().pending.load(Ordering::Relaxed) != 0;
         let mut registry = pending.then(registry);
         if let Some(registry) = registry.as_mut() {
             for PagePtr(page) in registry.take_filed(token) {
@@ -362,7 +400,7 @@ impl Local {
             let empty = this.collect();
             if empty || this.has_free() {
                 pages.swap_remove(at);
-                PENDING.fetch_sub(1, Ordering::Relaxed);
+                shared().pending.fetch_sub(1, Ordering::Relaxed);
             }
             if empty {
                 // SAFETY: no block of it is out; it is off every list.
@@ -447,13 +485,15 @@ impl Drop for Local {
         for page in self.owned.drain(..) {
             // SAFETY: owned by this thread until abandoned below.
             let this = unsafe { page.as_ref() };
-            if this.collect() {
+            if this.collect() || cfg!(gc_seeded_bug = "exit_frees_busy_page") {
                 // SAFETY: no block is out, so no other thread can reach it.
                 unsafe { retire(page) };
             } else {
                 this.available_at.set(UNLISTED);
-                this.owner.store(0, Ordering::Relaxed);
-                PENDING.fetch_add(1, Ordering::Relaxed);
+                if !cfg!(gc_seeded_bug = "abandon_keeps_owner") {
+                    this.owner.store(0, Ordering::Relaxed);
+                }
+                shared().pending.fetch_add(1, Ordering::Relaxed);
                 registry.abandoned[this.class as usize].push(PagePtr(page));
             }
         }

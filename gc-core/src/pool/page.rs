@@ -17,6 +17,9 @@
 //! `used` counts the blocks given out and not yet back on `free`: blocks in use and blocks on
 //! `remote`. A page whose `used` is zero has no block anywhere but with its owner, so no other
 //! thread can touch it: the owner may free it then.
+//!
+//! Under loom a page is 1 KiB, so that a model's page holds a few blocks, and its header holds
+//! a loom-checked cell standing for the page's memory (`Page::memory`).
 
 use core::cell::Cell;
 use core::ptr::{self, NonNull};
@@ -24,10 +27,11 @@ use core::ptr::{self, NonNull};
 use crate::sync::{AtomicPtr, AtomicUsize, Ordering};
 
 /// Bytes in a page, and its alignment.
-pub(crate) const PAGE: usize = 64 * 1024;
+pub(crate) const PAGE: usize = if cfg!(loom) { 1024 } else { 64 * 1024 };
 
-/// Where the first block starts: the page header, rounded up to a cache line.
-const BLOCKS_AT: usize = 64;
+/// Where the first block starts: the page header, rounded up to a cache line (two under loom,
+/// whose atomics are larger).
+pub(crate) const BLOCKS_AT: usize = if cfg!(loom) { 128 } else { 64 };
 
 /// A free block: the next free block of the same list.
 #[repr(C)]
@@ -84,13 +88,12 @@ impl Chain {
         unsafe { self.last.as_ptr().write(Block { next: head }) };
         // Release: the writes to the blocks, and the values' drops before them, happen before
         // the owner reuses them.
+        #[cfg(not(gc_seeded_bug = "remote_push_relaxed"))]
+        let push = Ordering::Release;
+        #[cfg(gc_seeded_bug = "remote_push_relaxed")]
+        let push = Ordering::Relaxed;
         remote
-            .compare_exchange_weak(
-                head,
-                self.first.as_ptr(),
-                Ordering::Release,
-                Ordering::Relaxed,
-            )
+            .compare_exchange_weak(head, self.first.as_ptr(), push, Ordering::Relaxed)
             .map(drop)
     }
 }
@@ -120,12 +123,24 @@ pub(crate) struct Page {
     pub(crate) available_at: Cell<u32>,
     /// Position in the owner's list of all its pages.
     pub(crate) owned_at: Cell<u32>,
+    /// Under loom, the page's memory as loom sees it (true while the page is in use): created
+    /// with the page, written when the page goes back to its arena ([`Page::freed`]), read at
+    /// every touch that a wrong protocol could make after that ([`Page::touch`]). A page freed
+    /// under such a touch is a loom causality violation, and one touched after it was freed
+    /// fails the touch's check: what Miri's race detector reports for memory of the global
+    /// allocator.
+    #[cfg(loom)]
+    memory: loom::cell::UnsafeCell<bool>,
 }
 
 /// `Page::available_at` of a page not on the owner's list of pages with blocks to give.
 pub(crate) const UNLISTED: u32 = u32::MAX;
 
 const _: () = assert!(core::mem::size_of::<Page>() <= BLOCKS_AT);
+const _: () = assert!(
+    PAGE - BLOCKS_AT >= super::MAX_BLOCK,
+    "a page holds a block of each class"
+);
 
 impl Page {
     /// Sets up a page of blocks of `block` bytes (a multiple of 16) for class `class`, owned by
@@ -155,6 +170,8 @@ impl Page {
                 class: class as u32,
                 available_at: Cell::new(UNLISTED),
                 owned_at: Cell::new(0),
+                #[cfg(loom)]
+                memory: loom::cell::UnsafeCell::new(true),
             })
         };
         page
@@ -228,7 +245,9 @@ impl Page {
     #[inline]
     pub(crate) unsafe fn push_remote_if_filed(page: NonNull<Page>, chain: Chain) -> bool {
         // SAFETY: the page is alive while the chain's blocks are out.
-        let remote = unsafe { &(*page.as_ptr()).remote };
+        let this = unsafe { page.as_ref() };
+        this.touch();
+        let remote = &this.remote;
         let mut head = remote.load(Ordering::Relaxed);
         while !head.is_null() {
             // SAFETY: forwarded.
@@ -249,7 +268,9 @@ impl Page {
     /// not touch it.
     pub(crate) unsafe fn push_remote(page: NonNull<Page>, chain: Chain) -> bool {
         // SAFETY: the page is alive while the chain's blocks are out.
-        let remote = unsafe { &(*page.as_ptr()).remote };
+        let this = unsafe { page.as_ref() };
+        this.touch();
+        let remote = &this.remote;
         let mut head = remote.load(Ordering::Relaxed);
         loop {
             // SAFETY: forwarded.
@@ -263,8 +284,12 @@ impl Page {
     /// Moves the blocks on `remote` to `free`; true if the page is now empty. The owner, or
     /// whoever holds the pool's registry while the page is abandoned.
     pub(crate) fn collect(&self) -> bool {
+        self.touch();
         // Acquire: pairs with the release of `push_remote`.
+        #[cfg(not(gc_seeded_bug = "take_remote_relaxed"))]
         let mut block = self.remote.swap(ptr::null_mut(), Ordering::Acquire);
+        #[cfg(gc_seeded_bug = "take_remote_relaxed")]
+        let mut block = self.remote.swap(ptr::null_mut(), Ordering::Relaxed);
         let mut taken = 0;
         while !block.is_null() {
             // SAFETY: blocks on `remote` are free and each holds the next one.
@@ -287,6 +312,12 @@ impl Page {
         self.available_at.get() != UNLISTED && self.used.get() > 1
     }
 
+    /// Whether blocks wait on `remote`.
+    #[cfg(loom)]
+    pub(crate) fn has_remote(&self) -> bool {
+        !self.remote.load(Ordering::Relaxed).is_null()
+    }
+
     /// Whether the owner has a block to give without collecting `remote`.
     #[inline]
     pub(crate) fn has_free(&self) -> bool {
@@ -296,6 +327,29 @@ impl Page {
     /// The owner's token, read by a thread that may or may not own the page.
     #[inline]
     pub(crate) fn owner(&self) -> usize {
+        self.touch();
         self.owner.load(Ordering::Relaxed)
+    }
+
+    /// A touch of the page that a wrong protocol could make after the page was freed: by a
+    /// thread that may not own it, or taking `remote`. Under loom, a read of [`Page::memory`],
+    /// which must still be in use; nothing otherwise.
+    #[inline(always)]
+    fn touch(&self) {
+        #[cfg(loom)]
+        {
+            // SAFETY: loom checks the access against the write of `freed`.
+            let in_use = self.memory.with(|in_use| unsafe { *in_use });
+            assert!(in_use, "a page of the pool touched after it was freed");
+        }
+    }
+
+    /// The page goes back to its arena: under loom, a write of [`Page::memory`]; nothing
+    /// otherwise.
+    #[inline(always)]
+    pub(crate) fn freed(&self) {
+        #[cfg(loom)]
+        // SAFETY: loom checks the access against every touch.
+        self.memory.with_mut(|in_use| unsafe { *in_use = false });
     }
 }
