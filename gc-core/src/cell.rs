@@ -17,6 +17,7 @@ use core::cell::UnsafeCell;
 use core::fmt;
 use core::ops::{Deref, DerefMut};
 
+use crate::seeded;
 use crate::sync::{AtomicUsize, Ordering, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use crate::trace::{Trace, Tracer};
 use crate::world::{self, Hold};
@@ -136,7 +137,7 @@ impl<T> GcCell<T> {
 
 impl<T: Trace> GcCell<T> {
     fn hold() -> Option<Hold> {
-        (T::TRACKED && !cfg!(gc_seeded_bug = "cell_no_hold")).then(Hold::take)
+        (T::TRACKED && !seeded::CELL_NO_HOLD).then(Hold::take)
     }
 
     /// Borrows the value for reading; `Err` if it is borrowed for writing.

@@ -11,6 +11,7 @@ use core::ptr::NonNull;
 
 use crate::header::{flag, GcBox, Header};
 use crate::reclaim;
+use crate::seeded;
 use crate::trace::Trace;
 use crate::world;
 
@@ -156,7 +157,7 @@ impl<T: Trace> Clone for Gc<T> {
     #[inline]
     fn clone(&self) -> Self {
         let header = self.header();
-        if T::TRACKED && !world::is_holding() && !cfg!(gc_seeded_bug = "clone_no_hold") {
+        if T::TRACKED && !world::is_holding() && !seeded::CLONE_NO_HOLD {
             world::held(|| header.inc_strong());
         } else {
             header.inc_strong();

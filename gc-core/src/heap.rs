@@ -73,14 +73,14 @@ pub(crate) struct HeapInner {
     orphans: AtomicUsize,
     /// This heap, for the shard claims of threads (released when they exit).
     #[cfg(not(loom))]
-    me: std::sync::Weak<HeapInner>,
+    me: crate::sync::Weak<HeapInner>,
 }
 
 impl HeapInner {
     fn new(
         config: Config,
         pool: Option<rayon::ThreadPool>,
-        #[cfg(not(loom))] me: std::sync::Weak<HeapInner>,
+        #[cfg(not(loom))] me: crate::sync::Weak<HeapInner>,
     ) -> HeapInner {
         let generations = config.thresholds.len();
         let inner = HeapInner {
@@ -191,7 +191,14 @@ impl HeapInner {
                 .is_ok()
         })?;
         #[cfg(not(loom))]
-        CLAIMS.with(|claims| claims.0.borrow_mut().push((self.me.clone(), index)));
+        if CLAIMS
+            .try_with(|claims| claims.0.borrow_mut().push((self.me.clone(), index)))
+            .is_err()
+        {
+            // The thread is exiting (its claims are already given back): no shard for it.
+            self.shards[index].owner.store(0, Ordering::Release);
+            return None;
+        }
         Some(index)
     }
 
@@ -558,7 +565,7 @@ crate::sync::thread_local_facade! {
 
 /// The shards this thread owns, given back when it exits.
 #[cfg(not(loom))]
-struct Claims(core::cell::RefCell<Vec<(std::sync::Weak<HeapInner>, usize)>>);
+struct Claims(core::cell::RefCell<Vec<(crate::sync::Weak<HeapInner>, usize)>>);
 
 #[cfg(not(loom))]
 impl Drop for Claims {
@@ -572,6 +579,6 @@ impl Drop for Claims {
 }
 
 #[cfg(not(loom))]
-std::thread_local! {
-    static CLAIMS: Claims = const { Claims(core::cell::RefCell::new(Vec::new())) };
+crate::sync::thread_local_facade! {
+    static CLAIMS: Claims = Claims(core::cell::RefCell::new(Vec::new()));
 }

@@ -57,6 +57,7 @@ pub mod objgraph;
 mod pauses;
 mod pool;
 mod reclaim;
+mod seeded;
 mod stats;
 mod sync;
 #[cfg(test)]

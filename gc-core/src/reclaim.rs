@@ -19,6 +19,7 @@ use core::ptr::{self, NonNull};
 
 use crate::finalize;
 use crate::header::{flag, Header};
+use crate::seeded;
 use crate::weak;
 use crate::world;
 
@@ -117,7 +118,7 @@ impl Drop for Outermost<'_> {
 unsafe fn destroy(ptr: NonNull<Header>) {
     // SAFETY: the allocation lives until `dec_weak` below says otherwise.
     let header = unsafe { ptr.as_ref() };
-    if header.has(flag::TRACKED) && !cfg!(gc_seeded_bug = "free_no_hold") {
+    if header.has(flag::TRACKED) && !seeded::FREE_NO_HOLD {
         // SAFETY: forwarded.
         world::held(|| unsafe { destroy_held(ptr) });
     } else {
@@ -178,7 +179,7 @@ struct Finish {
 
 impl Drop for Finish {
     fn drop(&mut self) {
-        if cfg!(gc_seeded_bug = "no_handover_on_unwind") && std::thread::panicking() {
+        if seeded::NO_HANDOVER_ON_UNWIND && std::thread::panicking() {
             return;
         }
         if self.handed_over {

@@ -106,8 +106,8 @@ pub struct CallbackId(u64);
 impl CallbackId {
     /// A new id, unique in the process: an id of one heap never names another heap's callback.
     pub(crate) fn next() -> CallbackId {
-        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
-        CallbackId(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+        static IDS: crate::sync::Ids = crate::sync::Ids::new();
+        CallbackId(IDS.next())
     }
 }
 

@@ -9,7 +9,7 @@ pub(crate) use std::sync::atomic::{
     AtomicBool, AtomicI32, AtomicIsize, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
 };
 #[cfg(not(loom))]
-pub(crate) use std::sync::Arc;
+pub(crate) use std::sync::{Arc, Weak};
 
 #[cfg(loom)]
 pub(crate) use loom::sync::atomic::{
@@ -103,6 +103,12 @@ impl<T> RwLock<T> {
 pub(crate) struct Condvar(imp::Condvar);
 
 impl Condvar {
+    #[cfg(not(loom))]
+    pub(crate) const fn new() -> Self {
+        Condvar(imp::Condvar::new())
+    }
+
+    #[cfg(loom)]
     pub(crate) fn new() -> Self {
         Condvar(imp::Condvar::new())
     }
@@ -149,6 +155,29 @@ impl Latch {
         while !*set {
             set = self.signalled.wait(set);
         }
+    }
+}
+
+/// Atomics shared only by the collector's rayon workers in its parallel phases, which loom never
+/// runs (rayon is not loom-aware): std's under loom too, so that the sequential paths the models
+/// do run (which share these types with the parallel ones) add no interleavings. What the
+/// parallel phases share that decides their result — the side array's slots — uses the
+/// modelled atomics above, and `parallel_phases` plays the workers over it.
+pub(crate) mod unmodelled {
+    pub(crate) use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize};
+}
+
+/// A process-wide counter handing out ids unique for the life of the process. It orders
+/// nothing, so loom does not model it.
+pub(crate) struct Ids(std::sync::atomic::AtomicU64);
+
+impl Ids {
+    pub(crate) const fn new() -> Ids {
+        Ids(std::sync::atomic::AtomicU64::new(1))
+    }
+
+    pub(crate) fn next(&self) -> u64 {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -228,6 +257,42 @@ impl Instant {
         };
     }
 }
+
+/// Declares a process-wide value behind a function returning it: a `static` with a `const`
+/// initialiser (or, with `lazy`, one made on first use), and under `cfg(loom)` a `lazy_static`
+/// that loom makes anew in every interleaving.
+macro_rules! gc_global {
+    ($vis:vis fn $name:ident() -> &'static $t:ty = $init:expr;) => {
+        #[cfg(not(loom))]
+        $vis fn $name() -> &'static $t {
+            static VALUE: $t = $init;
+            &VALUE
+        }
+        #[cfg(loom)]
+        $vis fn $name() -> &'static $t {
+            loom::lazy_static! {
+                static ref VALUE: $t = $init;
+            }
+            &VALUE
+        }
+    };
+    ($vis:vis fn $name:ident() -> &'static $t:ty = lazy $init:expr;) => {
+        #[cfg(not(loom))]
+        $vis fn $name() -> &'static $t {
+            static VALUE: std::sync::OnceLock<$t> = std::sync::OnceLock::new();
+            VALUE.get_or_init(|| $init)
+        }
+        #[cfg(loom)]
+        $vis fn $name() -> &'static $t {
+            loom::lazy_static! {
+                static ref VALUE: $t = $init;
+            }
+            &VALUE
+        }
+    };
+}
+
+pub(crate) use gc_global as global;
 
 /// Declares thread-locals: std's (const-initialised) normally, loom's under `cfg(loom)` so each
 /// modelled thread gets its own.

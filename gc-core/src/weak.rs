@@ -164,18 +164,8 @@ struct Registry {
     live: AtomicUsize,
 }
 
-#[cfg(not(loom))]
-fn registry() -> &'static Registry {
-    static REGISTRY: std::sync::OnceLock<Registry> = std::sync::OnceLock::new();
-    REGISTRY.get_or_init(Registry::new)
-}
-
-#[cfg(loom)]
-fn registry() -> &'static Registry {
-    loom::lazy_static! {
-        static ref REGISTRY: Registry = Registry::new();
-    }
-    &REGISTRY
+crate::sync::global! {
+    fn registry() -> &'static Registry = lazy Registry::new();
 }
 
 impl Registry {

@@ -17,13 +17,13 @@
 //! idle workers never push. So when all `n` workers are idle at once, every deque is empty and
 //! the marking is done.
 
-use core::sync::atomic::AtomicUsize;
 
 use crossbeam_deque::{Steal, Stealer, Worker};
 
 use super::edge_log::{EdgeLog, NONE};
 use super::region::{Region, MARKED};
 use crate::heap::HeapInner;
+use crate::sync::unmodelled::AtomicUsize;
 use crate::sync::{Backoff, Ordering};
 
 /// A slot below zero that is not a mark: more edges to the member were reported than it has

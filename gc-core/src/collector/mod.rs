@@ -38,6 +38,7 @@ use crate::error::GcError;
 use crate::generation;
 use crate::handle::GcAny;
 use crate::heap::{Heap, HeapInner};
+use crate::seeded;
 use crate::stats::{
     Callback, CallbackId, Clock, CollectionInfo, DebugFlags, GenerationStats, Phase,
 };
@@ -85,8 +86,7 @@ impl HeapInner {
     fn timeout(&self, wait: Wait) -> Option<Duration> {
         match wait {
             Wait::Unbounded => None,
-            #[cfg(gc_seeded_bug = "auto_wait_unbounded")]
-            Wait::Bounded => None,
+            Wait::Bounded if seeded::AUTO_WAIT_UNBOUNDED => None,
             Wait::Bounded => Some(self.config.safepoint_timeout),
             Wait::Deadline(timeout) => Some(timeout),
         }

@@ -24,7 +24,6 @@
 
 use core::mem::MaybeUninit;
 use core::ops::Range;
-use core::sync::atomic::{AtomicU32, AtomicUsize};
 
 use rayon::prelude::*;
 
@@ -32,6 +31,8 @@ use super::region::{prefetch, Region, PREFETCH};
 use crate::generation::Object;
 use crate::header::flag;
 use crate::heap::HeapInner;
+use crate::seeded;
+use crate::sync::unmodelled::{AtomicU32, AtomicUsize};
 use crate::sync::Ordering;
 
 /// What the unreachable objects need after the scan.
@@ -248,9 +249,12 @@ fn judge(object: Object, judged: u32) -> u32 {
     let flags = header.flags();
     // `FINALIZED` sits one bit above `HAS_FINALIZER`: shifted down, it masks it out.
     let needs = flags & ((flag::HAS_FINALIZER & !(flags >> 1)) | flag::HAS_WEAK_CALLBACKS);
-    let flags = (flags & !flag::LISTED) | flag::WEAK_CLEARED | judged;
-    #[cfg(gc_seeded_bug = "weak_not_cleared")]
-    let flags = flags & !flag::WEAK_CLEARED;
+    let cleared = if seeded::WEAK_NOT_CLEARED {
+        0
+    } else {
+        flag::WEAK_CLEARED
+    };
+    let flags = (flags & !flag::LISTED) | cleared | judged;
     header.flags.store(flags, Ordering::Relaxed);
     // The collector's hold. No other thread can reach an unreachable object's count (nothing
     // outside the region references it, and weak upgrades wait for the world).

@@ -18,6 +18,7 @@ use crate::finalize;
 use crate::generation::Object;
 use crate::header::flag;
 use crate::heap::HeapInner;
+use crate::seeded;
 use crate::weak;
 use crate::world;
 
@@ -53,8 +54,9 @@ pub(crate) fn finalize(
             unsafe { finalize::run(object.0) };
         }
     }
-    #[cfg(gc_seeded_bug = "no_resurrection_check")]
-    return (unreachable, false);
+    if seeded::NO_RESURRECTION_CHECK {
+        return (unreachable, false);
+    }
     let dest = (gen + 1).min(heap.generations() - 1);
     let Ok(stopped) = world::stop(timeout) else {
         // A bounded wait ran out: keep everything. Finalizers never run twice, so the next

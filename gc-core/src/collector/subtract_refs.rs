@@ -35,6 +35,8 @@ use super::wide::{Deferred, Plan, Sink, WIDE};
 use crate::generation::Object;
 use crate::header::{flag, Header};
 use crate::heap::HeapInner;
+use crate::seeded;
+use crate::sync::unmodelled::AtomicBool;
 use crate::sync::Ordering;
 use crate::trace::{MemberEdges, Tracer};
 
@@ -46,7 +48,7 @@ use crate::trace::{MemberEdges, Tracer};
 fn trace_member(object: &Object, tracer: &mut Tracer<'_>) -> bool {
     tracer.clear();
     let header = object.header();
-    if header.has(flag::DROPPED) && !cfg!(gc_seeded_bug = "trace_dropped") {
+    if header.has(flag::DROPPED) && !seeded::TRACE_DROPPED {
         return false;
     }
     // SAFETY: the world is stopped, and a member not `DROPPED` is alive with its value
@@ -84,9 +86,11 @@ pub(crate) fn trace_chunk<const SHARED: bool>(
     mut defer: Option<&mut Vec<Deferred>>,
 ) {
     let chunk = region.chunk_range(c);
-    let local = chunk.clone();
-    #[cfg(gc_seeded_bug = "subtract_racy")]
-    let local = 0..region.len();
+    let local = if seeded::SUBTRACT_RACY {
+        0..region.len()
+    } else {
+        chunk.clone()
+    };
     log.start(stripes.count);
     // SAFETY: the world is stopped until the collection's scan is over, after every member's
     // edges, deferred ones included, are located.
@@ -135,10 +139,11 @@ pub(crate) fn trace_chunk<const SHARED: bool>(
                 if !SHARED || local.contains(&q) {
                     region.add_alone(q, -times);
                 } else {
-                    #[cfg(gc_seeded_bug = "stripe_by_source")]
-                    let q_stripe = stripes.of(c * region.chunk_len());
-                    #[cfg(not(gc_seeded_bug = "stripe_by_source"))]
-                    let q_stripe = stripes.of(q);
+                    let q_stripe = if seeded::STRIPE_BY_SOURCE {
+                        stripes.of(c * region.chunk_len())
+                    } else {
+                        stripes.of(q)
+                    };
                     log.remote[q_stripe].push((q as u32, times));
                 }
             }
@@ -245,8 +250,7 @@ fn parallel(heap: &HeapInner, pool: &rayon::ThreadPool, region: &Region, log: &m
         return;
     };
     let (mut deferred, last_chunk) = (Vec::new(), rest.len());
-    // Not the loom facade's: rayon's workers are never run under loom.
-    let traced = core::sync::atomic::AtomicBool::new(false);
+    let traced = AtomicBool::new(false);
     let ((), early) = rayon::join(
         || {
             let mut lent = LentEdges::new(heap);

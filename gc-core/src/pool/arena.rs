@@ -78,18 +78,8 @@ struct Books {
 /// How often the arenas are looked through for ones to give back.
 const TRIM_EVERY: Duration = Duration::from_millis(250);
 
-#[cfg(not(loom))]
-fn arenas() -> &'static Mutex<Books> {
-    static ARENAS: Mutex<Books> = Mutex::new(Books::new());
-    &ARENAS
-}
-
-#[cfg(loom)]
-fn arenas() -> &'static Mutex<Books> {
-    loom::lazy_static! {
-        static ref ARENAS: Mutex<Books> = Mutex::new(Books::new());
-    }
-    &ARENAS
+crate::sync::global! {
+    fn arenas() -> &'static Mutex<Books> = Mutex::new(Books::new());
 }
 
 /// Pages taken and not given back, over all arenas.

@@ -50,6 +50,7 @@ use core::ptr::NonNull;
 
 use page::{Chain, Page, UNLISTED};
 
+use crate::seeded;
 use crate::sync::{AtomicUsize, Mutex, MutexGuard, Ordering};
 use crate::world;
 
@@ -147,7 +148,7 @@ unsafe fn give_back_remote(page: NonNull<Page>, chain: Chain) {
     let owner = unsafe { page.as_ref() }.owner();
     // SAFETY: alive as above; the page is not touched after the push.
     let first = unsafe { Page::push_remote(page, chain) };
-    if first && owner != 0 && !cfg!(gc_seeded_bug = "first_push_unfiled") {
+    if first && owner != 0 && !seeded::FIRST_PUSH_UNFILED {
         registry.file(owner, page);
     }
 }
@@ -234,25 +235,11 @@ struct PagePtr(NonNull<Page>);
 // adopts or frees an abandoned one.
 unsafe impl Send for PagePtr {}
 
-#[cfg(not(loom))]
-fn shared() -> &'static Shared {
-    static SHARED: Shared = Shared {
+crate::sync::global! {
+    fn shared() -> &'static Shared = Shared {
         pending: AtomicUsize::new(0),
         registry: Mutex::new(Registry::new()),
     };
-    &SHARED
-}
-
-/// Under loom the registry is new in every interleaving.
-#[cfg(loom)]
-fn shared() -> &'static Shared {
-    loom::lazy_static! {
-        static ref SHARED: Shared = Shared {
-            pending: AtomicUsize::new(0),
-            registry: Mutex::new(Registry::new()),
-        };
-    }
-    &SHARED
 }
 
 fn registry() -> MutexGuard<'static, Registry> {
@@ -485,12 +472,12 @@ impl Drop for Local {
         for page in self.owned.drain(..) {
             // SAFETY: owned by this thread until abandoned below.
             let this = unsafe { page.as_ref() };
-            if this.collect() || cfg!(gc_seeded_bug = "exit_frees_busy_page") {
+            if this.collect() || seeded::EXIT_FREES_BUSY_PAGE {
                 // SAFETY: no block is out, so no other thread can reach it.
                 unsafe { retire(page) };
             } else {
                 this.available_at.set(UNLISTED);
-                if !cfg!(gc_seeded_bug = "abandon_keeps_owner") {
+                if !seeded::ABANDON_KEEPS_OWNER {
                     this.owner.store(0, Ordering::Relaxed);
                 }
                 shared().pending.fetch_add(1, Ordering::Relaxed);

@@ -24,6 +24,7 @@
 use core::cell::Cell;
 use core::ptr::{self, NonNull};
 
+use crate::seeded;
 use crate::sync::{AtomicPtr, AtomicUsize, Ordering};
 
 /// Bytes in a page, and its alignment.
@@ -88,12 +89,13 @@ impl Chain {
         unsafe { self.last.as_ptr().write(Block { next: head }) };
         // Release: the writes to the blocks, and the values' drops before them, happen before
         // the owner reuses them.
-        #[cfg(not(gc_seeded_bug = "remote_push_relaxed"))]
-        let push = Ordering::Release;
-        #[cfg(gc_seeded_bug = "remote_push_relaxed")]
-        let push = Ordering::Relaxed;
         remote
-            .compare_exchange_weak(head, self.first.as_ptr(), push, Ordering::Relaxed)
+            .compare_exchange_weak(
+                head,
+                self.first.as_ptr(),
+                seeded::REMOTE_PUSH,
+                Ordering::Relaxed,
+            )
             .map(drop)
     }
 }
@@ -286,10 +288,7 @@ impl Page {
     pub(crate) fn collect(&self) -> bool {
         self.touch();
         // Acquire: pairs with the release of `push_remote`.
-        #[cfg(not(gc_seeded_bug = "take_remote_relaxed"))]
-        let mut block = self.remote.swap(ptr::null_mut(), Ordering::Acquire);
-        #[cfg(gc_seeded_bug = "take_remote_relaxed")]
-        let mut block = self.remote.swap(ptr::null_mut(), Ordering::Relaxed);
+        let mut block = self.remote.swap(ptr::null_mut(), seeded::TAKE_REMOTE);
         let mut taken = 0;
         while !block.is_null() {
             // SAFETY: blocks on `remote` are free and each holds the next one.

@@ -28,6 +28,7 @@ use core::panic::Location;
 use core::ptr;
 
 use super::{acquire_slot, my_slot, release_slot, threads};
+use crate::seeded;
 
 /// Holds suspended by a `detached` section (on its stack), or at thread exit (in `Holds`).
 pub(super) struct Frame {
@@ -168,9 +169,7 @@ impl Drop for Hold {
 #[inline]
 fn give_back(id: u64, attachment: bool) {
     HOLDS.with(|h| {
-        #[cfg(gc_seeded_bug = "holds_by_value")]
-        let id = h.frame.get();
-        if id < h.frame.get() {
+        if id < h.frame.get() && !seeded::HOLDS_BY_VALUE {
             return give_back_suspended(h, id, attachment);
         }
         if attachment && h.attached.replace(h.attached.get() - 1) == 1 {
@@ -271,9 +270,13 @@ impl Drop for Reattach {
             h.frame.set(frame.id.get());
             h.outer.set(frame.outer);
             h.attached.set(frame.attached.get() + h.attached.get());
-            // The count saved at the start put back as it was, whatever happened inside.
-            #[cfg(gc_seeded_bug = "holds_by_value")]
-            let (inner, total) = (0, frame.count.get());
+            if seeded::HOLDS_BY_VALUE {
+                // The count saved at the start, put back as it was.
+                if frame.count.get() > 0 {
+                    acquire_slot(my_slot());
+                }
+                return h.count.set(frame.count.get());
+            }
             if inner == 0 && total > 0 {
                 acquire_slot(my_slot());
             }

@@ -34,6 +34,7 @@ use std::time::Duration;
 
 use crossbeam_utils::CachePadded;
 
+use crate::seeded;
 use crate::sync::{AtomicBool, AtomicU64, AtomicUsize, Condvar, Instant, Mutex, Ordering};
 
 pub(crate) use self::holds::{
@@ -87,18 +88,8 @@ impl World {
     }
 }
 
-#[cfg(not(loom))]
-fn world() -> &'static World {
-    static WORLD: std::sync::OnceLock<World> = std::sync::OnceLock::new();
-    WORLD.get_or_init(World::new)
-}
-
-#[cfg(loom)]
-fn world() -> &'static World {
-    loom::lazy_static! {
-        static ref WORLD: World = World::new();
-    }
-    &WORLD
+crate::sync::global! {
+    fn world() -> &'static World = lazy World::new();
 }
 
 crate::sync::thread_local_facade! {
@@ -139,12 +130,8 @@ pub(crate) fn thread_token() -> usize {
 
 fn release_slot(slot: usize) {
     let w = world();
-    #[cfg(not(gc_seeded_bug = "slot_relaxed"))]
-    let order = Ordering::Release;
-    #[cfg(gc_seeded_bug = "slot_relaxed")]
-    let order = Ordering::Relaxed;
     // One holder fewer, one epoch on: `EPOCH - 1` added at once.
-    let prev = w.slots[slot].fetch_add(EPOCH - 1, order);
+    let prev = w.slots[slot].fetch_add(EPOCH - 1, seeded::SLOT_RELEASE);
     if prev & WRITER != 0 {
         let _l = w.lock.lock();
         w.drained.notify_all();
@@ -154,12 +141,8 @@ fn release_slot(slot: usize) {
 /// Takes this thread's slot, waiting while the world is stopped.
 fn acquire_slot(slot: usize) {
     let w = world();
-    #[cfg(not(gc_seeded_bug = "slot_relaxed"))]
-    let order = Ordering::Acquire;
-    #[cfg(gc_seeded_bug = "slot_relaxed")]
-    let order = Ordering::Relaxed;
     loop {
-        let prev = w.slots[slot].fetch_add(1, order);
+        let prev = w.slots[slot].fetch_add(1, seeded::SLOT_ACQUIRE);
         if prev & WRITER == 0 {
             return;
         }
