@@ -243,10 +243,10 @@ unsafe impl<T: Trace> Trace for GcCell<T> {
     const TRACKED: bool = T::TRACKED;
     #[inline]
     fn trace(&self, tracer: &mut Tracer<'_>) {
-        if !T::TRACKED && !tracer.all {
+        if !T::TRACKED && !tracer.wants_untracked() {
             return;
         }
-        if tracer.stopped && self.readable() {
+        if tracer.world_stopped() && self.readable() {
             // SAFETY: no writer exists and none can start while the world is stopped.
             unsafe { (*self.value.get()).trace(tracer) };
         } else {
@@ -261,7 +261,7 @@ impl<T: Trace> GcCell<T> {
     #[cold]
     #[inline(never)]
     fn trace_rarely(&self, tracer: &mut Tracer<'_>) {
-        if tracer.stopped {
+        if tracer.world_stopped() {
             tracer.mark_blocked();
             return;
         }
@@ -416,7 +416,7 @@ impl<T: Trace + fmt::Debug> fmt::Debug for GcLock<T> {
 unsafe impl<T: Trace> Trace for GcLock<T> {
     const TRACKED: bool = T::TRACKED;
     fn trace(&self, tracer: &mut Tracer<'_>) {
-        if !T::TRACKED && !tracer.all {
+        if !T::TRACKED && !tracer.wants_untracked() {
             return;
         }
         match self.lock.try_read() {

@@ -17,46 +17,13 @@
 //! *inbox*; the owner (at its next allocation) or the collector (before every scan) takes it
 //! off the list and frees it.
 //!
-//! Counting follows CPython 3.12: `count[0]` is tracked allocations minus deallocations since
-//! the last collection (published from the shards in small batches); `count[g]` for `g > 0` is
-//! the number of collections of generation `g - 1` since the last collection of `g`.
+//! CPython's counting rules, which these lists feed, are the trigger's (`trigger`).
 
 use core::cell::UnsafeCell;
 use core::ptr::NonNull;
 
-use crate::header::{flag, Header};
+use crate::header::{flag, Header, HeaderPtr};
 use crate::sync::{AtomicBool, AtomicIsize, AtomicUsize, Mutex, Ordering};
-
-/// A tracked object on a list (or in a collection's sets): a pointer to its header. Lists are
-/// only read with the world stopped or by their owner, so an `Object` may cross to collector
-/// workers.
-#[repr(transparent)]
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(crate) struct Object(pub(crate) NonNull<Header>);
-
-// SAFETY: objects are shared between the collecting thread and its workers only while the
-// collector owns the lists (world stopped) or the set; every field they touch is atomic.
-unsafe impl Send for Object {}
-// SAFETY: as for `Send`.
-unsafe impl Sync for Object {}
-
-impl Object {
-    #[inline]
-    pub(crate) fn header(&self) -> &Header {
-        // SAFETY: listed objects are alive (they cannot be freed while the world is stopped,
-        // and only their shard's owner frees them otherwise), and a collection holds its
-        // garbage until torn down.
-        unsafe { self.0.as_ref() }
-    }
-
-    /// Edges as recorded by a `Tracer`, seen as objects (to share them among workers).
-    #[inline]
-    pub(crate) fn from_edges(edges: &[NonNull<Header>]) -> &[Object] {
-        // SAFETY: `Object` is `repr(transparent)` over `NonNull<Header>`: same layout, and the
-        // slice keeps its lifetime.
-        unsafe { core::slice::from_raw_parts(edges.as_ptr().cast::<Object>(), edges.len()) }
-    }
-}
 
 /// What another thread hands over to a shard's owner.
 pub(crate) enum Handover {
@@ -73,7 +40,7 @@ pub(crate) struct Shard {
     /// The owning thread's token, 0 when free.
     pub(crate) owner: AtomicUsize,
     /// Only the owner holding the world, or a collector with the world stopped, touches these.
-    lists: UnsafeCell<Vec<Vec<Object>>>,
+    lists: UnsafeCell<Vec<Vec<HeaderPtr>>>,
     /// Allocations minus deallocations not yet added to the heap's gen-0 count. Written by
     /// whoever may touch the lists (plain load and store), read by anyone.
     pub(crate) unpublished: AtomicIsize,
@@ -105,7 +72,7 @@ impl Shard {
     /// The caller is the shard's owner and holds the world, or has the world stopped; and no
     /// other reference from this function is alive.
     #[allow(clippy::mut_from_ref)]
-    pub(crate) unsafe fn lists(&self) -> &mut Vec<Vec<Object>> {
+    pub(crate) unsafe fn lists(&self) -> &mut Vec<Vec<HeaderPtr>> {
         // SAFETY: per the contract, the access is exclusive.
         unsafe { &mut *self.lists.get() }
     }
@@ -144,9 +111,9 @@ impl Shard {
 }
 
 /// Appends an object to list `gen`, recording its generation and position.
-pub(crate) fn push(lists: &mut [Vec<Object>], gen: usize, object: NonNull<Header>) {
+pub(crate) fn push(lists: &mut [Vec<HeaderPtr>], gen: usize, object: NonNull<Header>) {
     let list = &mut lists[gen];
-    let object = Object(object);
+    let object = HeaderPtr(object);
     let header = object.header();
     header.set_generation(gen);
     header.set(flag::LISTED);
@@ -157,9 +124,9 @@ pub(crate) fn push(lists: &mut [Vec<Object>], gen: usize, object: NonNull<Header
 /// Appends a freshly allocated object to gen 0. Its header already says gen 0 and `LISTED`,
 /// and no other thread can see it yet, so only the position is written.
 #[inline]
-pub(crate) fn push_new(lists: &mut [Vec<Object>], object: NonNull<Header>) {
+pub(crate) fn push_new(lists: &mut [Vec<HeaderPtr>], object: NonNull<Header>) {
     let list = &mut lists[0];
-    let object = Object(object);
+    let object = HeaderPtr(object);
     object
         .header()
         .index
@@ -170,7 +137,7 @@ pub(crate) fn push_new(lists: &mut [Vec<Object>], object: NonNull<Header>) {
 /// Removes a dead object from its list. Nobody else can reach a dead object's flags, so they
 /// are written without a read-modify-write.
 #[inline]
-pub(crate) fn remove(lists: &mut [Vec<Object>], header: &Header) {
+pub(crate) fn remove(lists: &mut [Vec<HeaderPtr>], header: &Header) {
     let list = &mut lists[header.generation()];
     let index = header.index.load(Ordering::Relaxed) as usize;
     debug_assert!(core::ptr::eq(list[index].0.as_ptr(), header));
@@ -184,111 +151,9 @@ pub(crate) fn remove(lists: &mut [Vec<Object>], header: &Header) {
 }
 
 /// Moves every object of list `from` to the end of list `to`.
-pub(crate) fn merge(lists: &mut [Vec<Object>], from: usize, to: usize) {
+pub(crate) fn merge(lists: &mut [Vec<HeaderPtr>], from: usize, to: usize) {
     let moved = core::mem::take(&mut lists[from]);
     for object in moved {
         push(lists, to, object.0);
-    }
-}
-
-/// CPython's generation counters and thresholds for one heap.
-#[derive(Debug, Clone)]
-pub(crate) struct Counters {
-    pub(crate) thresholds: Vec<usize>,
-    /// `counts[g]` for `g > 0`; `counts[0]` is kept in the heap's atomic and the shards.
-    pub(crate) counts: Vec<usize>,
-    /// Objects that survived the last full collection.
-    pub(crate) long_lived_total: usize,
-    /// Objects promoted to the oldest generation since then.
-    pub(crate) long_lived_pending: usize,
-}
-
-impl Counters {
-    pub(crate) fn new(thresholds: Vec<usize>) -> Self {
-        let n = thresholds.len();
-        Counters {
-            thresholds,
-            counts: vec![0; n],
-            long_lived_total: 0,
-            long_lived_pending: 0,
-        }
-    }
-
-    pub(crate) fn generations(&self) -> usize {
-        self.thresholds.len()
-    }
-
-    /// The generation an automatic collection should take, given gen 0's count: the oldest
-    /// whose count exceeds its threshold, with the 25 % rule guarding the oldest.
-    pub(crate) fn select(&self, young: usize, long_lived_rule: bool) -> Option<usize> {
-        let oldest = self.generations() - 1;
-        (0..self.generations()).rev().find(|&g| {
-            let count = if g == 0 { young } else { self.counts[g] };
-            if count <= self.thresholds[g] {
-                return false;
-            }
-            !(g == oldest
-                && g > 0
-                && long_lived_rule
-                && self.long_lived_pending < self.long_lived_total / 4)
-        })
-    }
-
-    /// Books a finished collection of `gen` whose survivors were promoted.
-    pub(crate) fn collected(&mut self, gen: usize, survivors: usize) {
-        let oldest = self.generations() - 1;
-        if gen < oldest {
-            self.counts[gen + 1] += 1;
-        }
-        for count in &mut self.counts[1..=gen] {
-            *count = 0;
-        }
-        if gen == oldest {
-            self.long_lived_pending = 0;
-            self.long_lived_total = survivors;
-        } else if gen + 1 == oldest {
-            self.long_lived_pending += survivors;
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn selects_the_oldest_generation_over_threshold() {
-        let mut c = Counters::new(vec![700, 10, 10]);
-        assert_eq!(c.select(700, true), None);
-        assert_eq!(c.select(701, true), Some(0));
-        c.counts[1] = 11;
-        assert_eq!(c.select(701, true), Some(1));
-        c.counts[2] = 11;
-        assert_eq!(c.select(701, true), Some(2));
-    }
-
-    #[test]
-    fn the_long_lived_rule_defers_full_collections() {
-        let mut c = Counters::new(vec![700, 10, 10]);
-        c.counts[2] = 11;
-        c.long_lived_total = 1000;
-        c.long_lived_pending = 100;
-        assert_eq!(c.select(0, true), None);
-        assert_eq!(c.select(0, false), Some(2));
-        c.long_lived_pending = 251;
-        assert_eq!(c.select(0, true), Some(2));
-    }
-
-    #[test]
-    fn collecting_counts_as_cpython_does() {
-        let mut c = Counters::new(vec![700, 10, 10]);
-        c.collected(0, 5);
-        assert_eq!(c.counts, vec![0, 1, 0]);
-        c.collected(1, 7);
-        assert_eq!(c.counts, vec![0, 0, 1]);
-        assert_eq!(c.long_lived_pending, 7);
-        c.collected(2, 30);
-        assert_eq!(c.counts, vec![0, 0, 0]);
-        assert_eq!((c.long_lived_total, c.long_lived_pending), (30, 0));
     }
 }

@@ -14,6 +14,8 @@
 //! forever and the object is never freed (CPython 3.12's immortal objects), so no sequence of
 //! clones can wrap a count to zero.
 
+use core::ptr::NonNull;
+
 use crate::heap::HeapInner;
 use crate::sync::{AtomicU32, Ordering};
 use crate::trace::{Trace, Tracer};
@@ -297,6 +299,37 @@ impl Header {
     #[inline]
     pub(crate) fn type_name(&self) -> &'static str {
         (self.vtable.type_name)()
+    }
+}
+
+/// A pointer to a tracked object's header, as the generation lists and the collector's sets
+/// hold them. Lists are only read with the world stopped or by their owner, so a `HeaderPtr`
+/// may cross to collector workers.
+#[repr(transparent)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct HeaderPtr(pub(crate) NonNull<Header>);
+
+// SAFETY: objects are shared between the collecting thread and its workers only while the
+// collector owns the lists (world stopped) or the set; every field they touch is atomic.
+unsafe impl Send for HeaderPtr {}
+// SAFETY: as for `Send`.
+unsafe impl Sync for HeaderPtr {}
+
+impl HeaderPtr {
+    #[inline]
+    pub(crate) fn header(&self) -> &Header {
+        // SAFETY: listed objects are alive (they cannot be freed while the world is stopped,
+        // and only their shard's owner frees them otherwise), and a collection holds its
+        // garbage until torn down.
+        unsafe { self.0.as_ref() }
+    }
+
+    /// Edges as recorded by a `Tracer`, seen as objects (to share them among workers).
+    #[inline]
+    pub(crate) fn from_edges(edges: &[NonNull<Header>]) -> &[HeaderPtr] {
+        // SAFETY: `HeaderPtr` is `repr(transparent)` over `NonNull<Header>`: same layout, and the
+        // slice keeps its lifetime.
+        unsafe { core::slice::from_raw_parts(edges.as_ptr().cast::<HeaderPtr>(), edges.len()) }
     }
 }
 

@@ -15,7 +15,7 @@ impl HeapInner {
     pub(crate) fn snapshot(&self, gens: core::ops::Range<usize>) -> Vec<GcAny> {
         let mut out = Vec::new();
         let stopped = world::stop(None).expect("an unbounded wait never runs out");
-        for shard in self.shards.iter() {
+        for shard in self.shards().iter() {
             // SAFETY: the world is stopped, so the lists hold only live objects and are still.
             unsafe {
                 self.drain(shard);
@@ -77,8 +77,7 @@ fn referents_of(object: &GcAny) -> Vec<GcAny> {
     let mut edges = Vec::new();
     let header = object.header();
     world::held(|| {
-        let mut tracer = Tracer::new(&mut edges, false);
-        tracer.all = true;
+        let mut tracer = Tracer::referents(&mut edges);
         if header.flags() & (crate::header::flag::TEARDOWN | crate::header::flag::DROPPED) == 0 {
             // SAFETY: `object` keeps the value alive, and a live handle's value is intact
             // unless it is being torn down, which the flag check excludes.

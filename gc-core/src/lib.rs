@@ -43,6 +43,7 @@ mod collector;
 mod config;
 mod error;
 pub mod finalize;
+mod gc_module;
 mod generation;
 mod handle;
 mod header;
@@ -63,6 +64,7 @@ mod sync;
 #[cfg(test)]
 mod test_support;
 pub mod trace;
+mod trigger;
 mod weak;
 mod world;
 

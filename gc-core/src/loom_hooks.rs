@@ -13,9 +13,11 @@
 //! phase; the set only stands in for `gather`, which would need a stopped world and the heap's
 //! lists.
 
-use crate::collector::{self, flag_set, unflag_set, ChunkLog, EdgeLog, Region, Stripes, MARKED};
-use crate::generation::Object;
+use crate::collector::{
+    self, flag_set, unflag_set, ChunkLog, EdgeLog, Region, Route, Stripes, Wide, MARKED,
+};
 use crate::handle::GcAny;
+use crate::header::HeaderPtr;
 use crate::heap::Heap;
 use crate::world;
 
@@ -50,9 +52,9 @@ impl Set {
     /// alive without the handles passed here, and no thread may touch them, or allocate on or
     /// collect `heap`, except through the set: it stands for a stopped world.
     pub unsafe fn new(heap: &Heap, objects: Vec<GcAny>) -> Set {
-        let objects: Vec<Object> = objects
+        let objects: Vec<HeaderPtr> = objects
             .into_iter()
-            .map(|handle| Object(handle.header_ptr()))
+            .map(|handle| HeaderPtr(handle.header_ptr()))
             .collect();
         let positions = flag_set(&objects);
         let region = Region::flagged(&heap.inner, objects, 0).with_chunk(1);
@@ -93,7 +95,8 @@ impl Set {
     pub fn trace_chunk(&self, i: usize) -> Traced {
         let mut log = ChunkLog::default();
         let stripes = Stripes::new(STRIPES, self.region.len());
-        collector::trace_chunk::<true>(&self.region, i, &mut log, &stripes, &mut Vec::new(), None);
+        let route = Route::Own(&stripes);
+        collector::trace_chunk(&self.region, i, &mut log, &mut Vec::new(), route, Wide::Share);
         Traced { chunk: i, log }
     }
 

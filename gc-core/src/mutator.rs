@@ -44,7 +44,7 @@ impl Mutator {
     /// one is due.
     pub fn safepoint(&self) {
         world::safepoint();
-        if self.heap.inner.pending.load(crate::sync::Ordering::Relaxed) {
+        if self.heap.inner.trigger().pending() {
             self.heap.inner.collect_if_due();
         }
     }

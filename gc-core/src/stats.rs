@@ -4,6 +4,7 @@
 use std::sync::Arc as StdArc;
 use std::time::Duration;
 
+use crate::handle::GcAny;
 use crate::sync::Instant;
 
 /// Statistics of one generation (CPython `gc.get_stats()[g]`, plus timing).
@@ -75,6 +76,25 @@ pub struct CollectionInfo {
     pub phases: PhaseTimes,
 }
 
+impl CollectionInfo {
+    /// What callbacks are told as a collection of `generation` starts.
+    pub(crate) fn starting(generation: usize) -> CollectionInfo {
+        CollectionInfo {
+            generation,
+            ..CollectionInfo::default()
+        }
+    }
+
+    /// What callbacks are told of a collection that gave up waiting for safepoints.
+    pub(crate) fn missed(generation: usize, duration: Duration) -> CollectionInfo {
+        CollectionInfo {
+            generation,
+            duration,
+            ..CollectionInfo::default()
+        }
+    }
+}
+
 /// A collection's time by phase of the collector (`docs/collector.md`). The first four run with
 /// the world stopped and add up to the pause less the time to safepoint; the last two run once
 /// it restarts. Together they are the collection's `duration` less the callbacks and reports
@@ -126,5 +146,31 @@ bitflags::bitflags! {
         const SAVEALL = 32;
         /// `COLLECTABLE | UNCOLLECTABLE | SAVEALL`, for hunting leaks.
         const LEAK = 2 | 4 | 32;
+    }
+}
+
+/// A heap's record of its collections and the settings that shape what they report: the
+/// statistics, the callbacks, the garbage saved by `DebugFlags::SAVEALL`, the debug flags.
+pub(crate) struct CollectorState {
+    pub(crate) stats: Vec<GenerationStats>,
+    pub(crate) callbacks: Vec<(CallbackId, Callback)>,
+    pub(crate) garbage: Vec<GcAny>,
+    pub(crate) debug: DebugFlags,
+    #[cfg(feature = "pause-histogram")]
+    pub(crate) pauses: Vec<crate::pauses::PauseHistograms>,
+}
+
+impl CollectorState {
+    pub(crate) fn new(generations: usize) -> Self {
+        CollectorState {
+            stats: vec![GenerationStats::default(); generations],
+            callbacks: Vec::new(),
+            garbage: Vec::new(),
+            debug: DebugFlags::empty(),
+            #[cfg(feature = "pause-histogram")]
+            pauses: (0..generations)
+                .map(|_| crate::pauses::PauseHistograms::new())
+                .collect(),
+        }
     }
 }

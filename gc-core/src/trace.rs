@@ -59,49 +59,90 @@ pub unsafe trait Trace: Sized {
 }
 
 /// Records the edges an object reports. Handed to [`Trace::trace`].
+///
+/// What a tracer is for decides what it does, and each purpose has its own constructor:
+///
+/// | made with | the world | reports | slices of handles |
+/// |---|---|---|---|
+/// | [`Tracer::collecting`] | stopped | tracked edges | left in place |
+/// | [`Tracer::weak_callbacks`] | stopped | weak handles with callbacks too | copied |
+/// | [`Tracer::referents`] | running | every edge, untracked ones too | copied |
 pub struct Tracer<'a> {
-    /// The edges reported, copied, unless they are one run left in place (`in_place`).
-    pub(crate) edges: &'a mut Vec<NonNull<Header>>,
+    /// The edges reported, copied, unless they are one run left in place.
+    edges: &'a mut Vec<NonNull<Header>>,
     /// The object's edges when they are one slice of handles reported as it lies in the value
-    /// (only by a tracer made with [`Tracer::in_place`], and only while `edges` is empty).
+    /// (only while collecting, and only while `edges` is empty).
     run: Option<InPlace>,
-    /// Slices of handles may be left in place rather than copied ([`Tracer::in_place`]).
-    in_place: bool,
-    /// Record edges to untracked objects too (for `referents`); the collector skips them.
-    pub(crate) all: bool,
-    /// The world is stopped: cells are read without taking their borrow.
-    pub(crate) stopped: bool,
+    mode: Mode<'a>,
     /// A cell could not be read; the object must be treated as reachable.
-    pub(crate) blocked: bool,
-    /// Weak-callback registrations found inside the object (target, id), when asked for.
-    pub(crate) weak_callbacks: Option<&'a mut Vec<(NonNull<Header>, u64)>>,
+    blocked: bool,
+}
+
+/// What a [`Tracer`] is for.
+enum Mode<'a> {
+    /// The collector's scan: the world is stopped, cells are read without their borrow,
+    /// untracked containers are skipped, slices of handles are left in place.
+    Collecting,
+    /// The registrations of weak handles with callbacks inside the garbage (target, id), with
+    /// the world stopped; untracked containers are looked into, for the weak handles.
+    WeakCallbacks(&'a mut Vec<(NonNull<Header>, u64)>),
+    /// `referents`: every edge, untracked ones included, the world running (cells borrowed).
+    Referents,
 }
 
 impl<'a> Tracer<'a> {
-    pub(crate) fn new(edges: &'a mut Vec<NonNull<Header>>, stopped: bool) -> Self {
+    fn with(edges: &'a mut Vec<NonNull<Header>>, mode: Mode<'a>) -> Self {
         Tracer {
             edges,
             run: None,
-            in_place: false,
-            all: false,
-            stopped,
+            mode,
             blocked: false,
-            weak_callbacks: None,
         }
     }
 
-    /// A tracer for the stopped world that leaves an object's edges where they lie when they
-    /// are one slice of handles ([`Tracer::traced`], [`Tracer::take_traced`]).
+    /// A tracer for the collector's scan, which leaves an object's edges where they lie when
+    /// they are one slice of handles ([`Tracer::traced`], [`Tracer::take_traced`]).
     ///
     /// # Safety
     /// The world is stopped, and stays stopped as long as any edges this tracer records are
     /// used: its [`traced`](Tracer::traced) ones and every [`MemberEdges`] taken from it. Until
     /// then nothing can change or free a member's value (the [`Trace`] contract).
-    pub(crate) unsafe fn in_place(edges: &'a mut Vec<NonNull<Header>>) -> Self {
-        Tracer {
-            in_place: true,
-            ..Tracer::new(edges, true)
-        }
+    pub(crate) unsafe fn collecting(edges: &'a mut Vec<NonNull<Header>>) -> Self {
+        Tracer::with(edges, Mode::Collecting)
+    }
+
+    /// A tracer that finds the weak handles with callbacks inside an object, into `found`.
+    ///
+    /// # Safety
+    /// The world is stopped while it is used: cells are read without their borrow.
+    pub(crate) unsafe fn weak_callbacks(
+        edges: &'a mut Vec<NonNull<Header>>,
+        found: &'a mut Vec<(NonNull<Header>, u64)>,
+    ) -> Self {
+        Tracer::with(edges, Mode::WeakCallbacks(found))
+    }
+
+    /// A tracer for `referents`: every edge, with the world running.
+    pub(crate) fn referents(edges: &'a mut Vec<NonNull<Header>>) -> Self {
+        Tracer::with(edges, Mode::Referents)
+    }
+
+    /// The world is stopped: a cell not borrowed for writing may be read without its borrow.
+    #[inline]
+    pub(crate) fn world_stopped(&self) -> bool {
+        !matches!(self.mode, Mode::Referents)
+    }
+
+    /// Edges to untracked objects are wanted too (the collector's scan skips them).
+    #[inline]
+    pub(crate) fn wants_untracked(&self) -> bool {
+        !matches!(self.mode, Mode::Collecting)
+    }
+
+    /// A cell could not be read: the object must be treated as reachable.
+    #[inline]
+    pub(crate) fn blocked(&self) -> bool {
+        self.blocked
     }
 
     #[inline]
@@ -120,7 +161,8 @@ impl<'a> Tracer<'a> {
             return;
         }
         let headers = Gc::headers(handles);
-        if self.in_place && self.run.is_none() && self.edges.is_empty() {
+        let in_place = matches!(self.mode, Mode::Collecting);
+        if in_place && self.run.is_none() && self.edges.is_empty() {
             self.run = Some(InPlace(NonNull::from(headers)));
             return;
         }
@@ -135,7 +177,7 @@ impl<'a> Tracer<'a> {
     #[cold]
     fn copy_run(&mut self) {
         if let Some(run) = self.run.take() {
-            // SAFETY: the run was recorded by this tracer, made with `in_place`.
+            // SAFETY: the run was recorded by this tracer, made with `collecting`.
             self.edges.extend_from_slice(unsafe { run.edges() });
         }
     }
@@ -152,7 +194,7 @@ impl<'a> Tracer<'a> {
     #[inline]
     pub(crate) fn traced(&self) -> &[NonNull<Header>] {
         match self.run {
-            // SAFETY: a run is recorded only by a tracer made with `in_place`, whose caller
+            // SAFETY: a run is recorded only by a tracer made with `collecting`, whose caller
             // keeps the world stopped while its edges are used.
             Some(run) => unsafe { run.edges() },
             None => self.edges,
@@ -176,7 +218,7 @@ impl<'a> Tracer<'a> {
 
     /// A weak handle to `target` with callback registration `id` is inside the object.
     pub(crate) fn weak_callback(&mut self, target: NonNull<Header>, id: u64) {
-        if let Some(found) = self.weak_callbacks.as_deref_mut() {
+        if let Mode::WeakCallbacks(found) = &mut self.mode {
             found.push((target, id));
         }
     }
@@ -188,7 +230,7 @@ pub(crate) struct InPlace(NonNull<[NonNull<Header>]>);
 
 impl InPlace {
     /// # Safety
-    /// Recorded by a tracer made with [`Tracer::in_place`], while its world is still stopped:
+    /// Recorded by a tracer made with [`Tracer::collecting`], while its world is still stopped:
     /// the value it lies in is unchanged.
     unsafe fn edges<'e>(self) -> &'e [NonNull<Header>] {
         // SAFETY: it was a live slice of header pointers, unchanged since (per the contract).
@@ -207,7 +249,7 @@ impl MemberEdges {
     pub(crate) fn edges(&self) -> &[NonNull<Header>] {
         match self {
             MemberEdges::Buffer(edges) => edges,
-            // SAFETY: taken from a tracer made with `in_place`, whose caller keeps the world
+            // SAFETY: taken from a tracer made with `collecting`, whose caller keeps the world
             // stopped while these edges are used.
             MemberEdges::InPlace(run) => unsafe { run.edges() },
         }
@@ -218,8 +260,7 @@ impl MemberEdges {
 /// implementation.
 pub fn edges<T: Trace>(value: &T) -> Vec<usize> {
     let mut out = Vec::new();
-    let mut tracer = Tracer::new(&mut out, false);
-    tracer.all = true;
+    let mut tracer = Tracer::referents(&mut out);
     value.trace(&mut tracer);
     out.into_iter().map(|p| p.as_ptr() as usize).collect()
 }
@@ -338,7 +379,7 @@ macro_rules! slice {
             const TRACKED: bool = T::TRACKED;
             #[inline]
             fn trace(&self, tracer: &mut Tracer<'_>) {
-                if T::TRACKED || tracer.all {
+                if T::TRACKED || tracer.wants_untracked() {
                     T::trace_slice(self, tracer);
                 }
             }
@@ -352,7 +393,7 @@ slice!((T: Trace, const N: usize) [T; N], (T: Trace) Box<[T]>, (T: Trace) Vec<T>
 unsafe impl<T: Trace> Trace for VecDeque<T> {
     const TRACKED: bool = T::TRACKED;
     fn trace(&self, tracer: &mut Tracer<'_>) {
-        if T::TRACKED || tracer.all {
+        if T::TRACKED || tracer.wants_untracked() {
             let (front, back) = self.as_slices();
             T::trace_slice(front, tracer);
             T::trace_slice(back, tracer);
@@ -366,7 +407,7 @@ macro_rules! sequence {
         unsafe impl<T: Trace> Trace for $ty<T> {
             const TRACKED: bool = T::TRACKED;
             fn trace(&self, tracer: &mut Tracer<'_>) {
-                if T::TRACKED || tracer.all {
+                if T::TRACKED || tracer.wants_untracked() {
                     self.iter().for_each(|v| v.trace(tracer));
                 }
             }
@@ -380,7 +421,7 @@ sequence!(LinkedList, BTreeSet);
 unsafe impl<T: Trace, S> Trace for HashSet<T, S> {
     const TRACKED: bool = T::TRACKED;
     fn trace(&self, tracer: &mut Tracer<'_>) {
-        if T::TRACKED || tracer.all {
+        if T::TRACKED || tracer.wants_untracked() {
             self.iter().for_each(|v| v.trace(tracer));
         }
     }
@@ -390,7 +431,7 @@ unsafe impl<T: Trace, S> Trace for HashSet<T, S> {
 unsafe impl<T: Trace + Ord> Trace for BinaryHeap<T> {
     const TRACKED: bool = T::TRACKED;
     fn trace(&self, tracer: &mut Tracer<'_>) {
-        if T::TRACKED || tracer.all {
+        if T::TRACKED || tracer.wants_untracked() {
             self.iter().for_each(|v| v.trace(tracer));
         }
     }
@@ -400,7 +441,7 @@ unsafe impl<T: Trace + Ord> Trace for BinaryHeap<T> {
 unsafe impl<K: Trace, V: Trace, S> Trace for HashMap<K, V, S> {
     const TRACKED: bool = K::TRACKED || V::TRACKED;
     fn trace(&self, tracer: &mut Tracer<'_>) {
-        if Self::TRACKED || tracer.all {
+        if Self::TRACKED || tracer.wants_untracked() {
             for (k, v) in self {
                 k.trace(tracer);
                 v.trace(tracer);
@@ -413,7 +454,7 @@ unsafe impl<K: Trace, V: Trace, S> Trace for HashMap<K, V, S> {
 unsafe impl<K: Trace, V: Trace> Trace for BTreeMap<K, V> {
     const TRACKED: bool = K::TRACKED || V::TRACKED;
     fn trace(&self, tracer: &mut Tracer<'_>) {
-        if Self::TRACKED || tracer.all {
+        if Self::TRACKED || tracer.wants_untracked() {
             for (k, v) in self {
                 k.trace(tracer);
                 v.trace(tracer);
@@ -475,7 +516,7 @@ mod tests {
         let mut buffer = Vec::new();
         // SAFETY: nothing else runs in this test: the values stay as they are while their
         // edges are read, as the stopped world guarantees the collector.
-        let mut tracer = unsafe { Tracer::in_place(&mut buffer) };
+        let mut tracer = unsafe { Tracer::collecting(&mut buffer) };
         tracer.clear();
         value.trace(&mut tracer);
         let edges = tracer.take_traced();
@@ -493,7 +534,7 @@ mod tests {
         assert_eq!(traced(&leaves), (ids.clone(), true));
         let mut buffer = Vec::new();
         // SAFETY: as in `traced`.
-        let mut tracer = unsafe { Tracer::in_place(&mut buffer) };
+        let mut tracer = unsafe { Tracer::collecting(&mut buffer) };
         leaves.trace(&mut tracer);
         assert_eq!(tracer.traced().as_ptr().cast(), leaves.as_ptr());
         assert!(tracer.edges.is_empty());

@@ -157,7 +157,7 @@ impl EdgeLog {
     /// The heap's log, kept from its last collection (`scratch`), made ready for `len`
     /// positions in chunks of `chunk`.
     pub(crate) fn take(heap: &HeapInner, len: usize, chunk: usize) -> EdgeLog {
-        let mut log = heap.scratch.lock().log.take();
+        let mut log = heap.scratch().log.take();
         log.prepare(len, chunk);
         log
     }
@@ -185,7 +185,7 @@ impl EdgeLog {
     pub(crate) fn give_back(self, heap: &HeapInner) {
         let used = self.chunks().iter().map(|log| log.words(false)).sum();
         let capacity = self.logs.iter().map(|log| log.words(true)).sum();
-        heap.scratch.lock().log.give_back(self, used, capacity);
+        heap.scratch().log.give_back(self, used, capacity);
     }
 
     /// The logs of the region's chunks.

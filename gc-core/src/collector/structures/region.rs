@@ -26,7 +26,7 @@
 
 use core::ops::Range;
 
-use crate::generation::Object;
+use crate::header::HeaderPtr;
 use crate::header::{flag, Header};
 use crate::heap::HeapInner;
 use crate::sync::{AtomicI32, Ordering};
@@ -58,7 +58,7 @@ pub(crate) struct Segment {
     pub(crate) shard: usize,
     pub(crate) gen: usize,
     pub(crate) base: usize,
-    pub(crate) objects: Vec<Object>,
+    pub(crate) objects: Vec<HeaderPtr>,
 }
 
 /// The members of a trial deletion and their `gc_refs`.
@@ -91,11 +91,11 @@ impl Region {
             return Err(segments);
         }
         let stride = heap.generations() + 1;
-        let mut bases = vec![0; heap.shards.len() * stride];
+        let mut bases = vec![0; heap.shards().len() * stride];
         for segment in &segments {
             bases[segment.shard * stride + segment.gen] = segment.base;
         }
-        let refs = heap.scratch.lock().refs.take();
+        let refs = heap.scratch().refs.take();
         Ok(Region::new(
             heap,
             Members::Generations { gen, stride, bases },
@@ -108,7 +108,7 @@ impl Region {
     /// A region of objects already flagged `IN_SET` with `index` their position in `objects`
     /// (part of a region of generations, so fewer than 2^32), each carrying `held` strong
     /// references of the collector's.
-    pub(crate) fn flagged(heap: &HeapInner, objects: Vec<Object>, held: u32) -> Region {
+    pub(crate) fn flagged(heap: &HeapInner, objects: Vec<HeaderPtr>, held: u32) -> Region {
         let segment = Segment {
             shard: 0,
             gen: 0,
@@ -149,7 +149,7 @@ impl Region {
     /// Gives the side array back to the heap for its next collection (`scratch`).
     pub(crate) fn finish(self, heap: &HeapInner) {
         let (len, capacity) = (self.refs.len(), self.refs.capacity());
-        heap.scratch.lock().refs.give_back(self.refs, len, capacity);
+        heap.scratch().refs.give_back(self.refs, len, capacity);
     }
 
     /// Number of members.
@@ -173,7 +173,7 @@ impl Region {
     }
 
     /// Every member with its position, in position order.
-    pub(crate) fn members(&self) -> impl Iterator<Item = (usize, Object)> + '_ {
+    pub(crate) fn members(&self) -> impl Iterator<Item = (usize, HeaderPtr)> + '_ {
         self.segments
             .iter()
             .flat_map(|segment| (segment.base..).zip(segment.objects.iter().copied()))
@@ -200,7 +200,7 @@ impl Region {
     pub(crate) fn slices(
         &self,
         positions: Range<usize>,
-    ) -> impl Iterator<Item = (usize, usize, &[Object])> + '_ {
+    ) -> impl Iterator<Item = (usize, usize, &[HeaderPtr])> + '_ {
         let first = self
             .segments
             .partition_point(|s| s.base + s.objects.len() <= positions.start);
@@ -282,7 +282,7 @@ impl Region {
 /// region is made; returns their list positions, for [`unflag_set`]. For tests and the loom
 /// models, which stand in for a stopped world.
 #[cfg(any(loom, test))]
-pub(crate) fn flag_set(objects: &[Object]) -> Vec<u32> {
+pub(crate) fn flag_set(objects: &[HeaderPtr]) -> Vec<u32> {
     let listed = objects
         .iter()
         .map(|o| o.header().index.load(Ordering::Relaxed))
@@ -296,7 +296,7 @@ pub(crate) fn flag_set(objects: &[Object]) -> Vec<u32> {
 
 /// Undoes [`flag_set`]: the objects back at their list positions `listed`.
 #[cfg(any(loom, test))]
-pub(crate) fn unflag_set(objects: &[Object], listed: &[u32]) {
+pub(crate) fn unflag_set(objects: &[HeaderPtr], listed: &[u32]) {
     for (object, &position) in objects.iter().zip(listed) {
         object.header().clear(flag::IN_SET);
         object.header().index.store(position, Ordering::Relaxed);

@@ -1,4 +1,4 @@
-//! Phase 2, `mark`: every member reachable from a root (a slot still above zero) is marked
+//! Phase 3, mark: every member reachable from a root (a slot still above zero) is marked
 //! reachable, its slot overwritten with [`MARKED`]; the rest of the region is garbage.
 //!
 //! Marking reads positions from the edge log `subtract_refs` wrote, never the objects: no
@@ -17,11 +17,10 @@
 //! idle workers never push. So when all `n` workers are idle at once, every deque is empty and
 //! the marking is done.
 
-
 use crossbeam_deque::{Steal, Stealer, Worker};
 
-use super::edge_log::{EdgeLog, NONE};
-use super::region::{Region, MARKED};
+use super::structures::edge_log::{EdgeLog, NONE};
+use super::structures::region::{Region, MARKED};
 use crate::heap::HeapInner;
 use crate::sync::unmodelled::AtomicUsize;
 use crate::sync::{Backoff, Ordering};
@@ -271,4 +270,36 @@ pub(crate) fn run(heap: &HeapInner, region: &Region, log: &EdgeLog) -> Result<()
         Some(pool) => parallel(pool, region, log),
         None => sequential(region, log),
     }
+}
+
+/// What a collection that found member `p` overcounted says: its type, and the types of the
+/// members whose `Trace` reported edges to it (one of them reports too many).
+pub(crate) fn overcounted_message(
+    region: &Region,
+    log: &EdgeLog,
+    Overcounted(p): Overcounted,
+) -> String {
+    let type_at = |position: usize| {
+        region
+            .members()
+            .find(|&(at, _)| at == position)
+            .map_or("?", |(_, object)| object.header().type_name())
+    };
+    let mut referrers: Vec<&str> = (0..region.len())
+        .filter(|&r| {
+            let (chunk, from, to) = log.span(r);
+            log.entries(chunk, from, to).contains(&(p as u32))
+        })
+        .map(type_at)
+        .collect();
+    referrers.sort_unstable();
+    referrers.dedup();
+    format!(
+        "gc-core: a Trace implementation reported more edges to an object of type {} than it \
+         has references (a handle reported twice, or one the value does not own); the objects \
+         reporting edges to it are of type {}. The collection was abandoned and nothing was \
+         freed",
+        type_at(p),
+        referrers.join(", ")
+    )
 }

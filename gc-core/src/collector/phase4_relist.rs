@@ -1,10 +1,11 @@
-//! Phase 3, relist: with the marks made, the region goes back onto the lists and the rest of it
-//! becomes the garbage, held by the collector.
+//! Phase 4, relist: with the marks made, the region goes back onto the lists and the rest of it
+//! becomes the garbage, held by the collector. The world is still stopped.
 //!
 //! ```text
 //!  region:   gen0 [a b c] gen1 [d e]          marked {a d e}          (collecting gen 1)
-//!  judge:    b c → unreachable [b c]          flagged, +1 held, off the lists
+//!  judge:    b c → garbage [b c]              WEAK_CLEARED, held (+1), off the lists
 //!  promote:  a d e → gen2 of their shard      gen bits and list position rewritten, in order
+//!  disarm:   weak handles inside b c          their callbacks taken out unrun
 //! ```
 //!
 //! The garbage is judged chunk by chunk, counting each segment's survivors on the way; then, on
@@ -21,40 +22,68 @@
 //! The garbage is flagged for teardown at once (`tear`) — nothing can reach it once the
 //! world restarts unless a finalizer or weak callback of it is to run; then [`keep_intact`]
 //! takes the flag off again and numbers the set for the resurrection check.
+//!
+//! Weak handles inside the garbage are garbage too: their callbacks must never run, even when
+//! their target outlives this collection (CPython's bpo-38006), so they are taken out of the
+//! registry while the world is stopped, and dropped once it runs again.
+//!
+//! Objects go back on lists by this file's functions elsewhere too: the resurrection check's
+//! survivors ([`relist_objects`], world stopped), and the garbage kept by
+//! `DebugFlags::SAVEALL` or by a resurrection check that timed out ([`hand_back`], world
+//! running).
 
 use core::mem::MaybeUninit;
 use core::ops::Range;
 
 use rayon::prelude::*;
 
-use super::region::{prefetch, Region, PREFETCH};
-use crate::generation::Object;
-use crate::header::flag;
+use super::structures::garbage::{self, Garbage};
+use super::structures::region::{prefetch, Region, PREFETCH};
+use crate::generation::{self, Handover};
+use crate::header::{flag, Header, HeaderPtr};
 use crate::heap::HeapInner;
 use crate::seeded;
 use crate::sync::unmodelled::{AtomicU32, AtomicUsize};
 use crate::sync::Ordering;
+use crate::trace::Tracer;
+use crate::weak;
 
-/// What the unreachable objects need after the scan.
-#[derive(Default)]
-pub(crate) struct Seen {
-    /// Some has weak callbacks registered.
-    pub(crate) weak_callbacks: bool,
-    /// Some has a finalizer that has not run.
-    pub(crate) finalizers: bool,
+/// Sorts the region after marking and gives its lists back; returns the garbage: unreachable
+/// members flagged and held, in position order — flagged for teardown with `tear`, unless some
+/// finalizer or weak callback must run first. Survivors of younger lists go to list `dest` of
+/// their shard; survivors of a list already `dest` stay untouched, the holes left by its
+/// garbage filled.
+pub(crate) fn run(heap: &HeapInner, mut region: Region, dest: usize, tear: bool) -> Garbage {
+    let mut objects = heap.scratch().garbage.take();
+    let (finalizers, weak_callbacks) = relist(heap, &mut region, dest, tear, &mut objects);
+    region.finish(heap);
+    let torn = tear && !finalizers && !weak_callbacks;
+    if !torn {
+        keep_intact(&objects);
+    }
+    let disarmed = if weak::any_registered() {
+        disarm_weak_callbacks(&objects)
+    } else {
+        Vec::new()
+    };
+    Garbage {
+        objects,
+        torn,
+        weak_callbacks,
+        finalizers,
+        disarmed,
+    }
 }
 
-/// Sorts the region after marking and gives its lists back: unreachable members are flagged
-/// and held, into `unreachable` in position order — flagged for teardown with `tear`;
-/// survivors of younger lists go to list `dest` of their shard; survivors of a list already
-/// `dest` stay untouched, the holes left by its garbage filled.
-pub(crate) fn relist(
+/// Judges the garbage into `unreachable` and gives the lists back; returns whether some of it
+/// has a finalizer to run, and whether some has weak callbacks.
+fn relist(
     heap: &HeapInner,
     region: &mut Region,
     dest: usize,
     tear: bool,
-    unreachable: &mut Vec<Object>,
-) -> Seen {
+    unreachable: &mut Vec<HeaderPtr>,
+) -> (bool, bool) {
     let judging = Judging {
         region,
         dest,
@@ -72,10 +101,10 @@ pub(crate) fn relist(
     };
     match heap.parallel_pool(region.len()) {
         Some(pool) => {
-            let mut counts = heap.scratch.lock().counts.take();
+            let mut counts = heap.scratch().counts.take();
             pool.install(|| judging.in_parallel(&mut counts, unreachable));
             let (used, capacity) = (counts.len(), counts.capacity());
-            heap.scratch.lock().counts.give_back(counts, used, capacity);
+            heap.scratch().counts.give_back(counts, used, capacity);
         }
         None => {
             unreachable.clear();
@@ -97,7 +126,7 @@ pub(crate) fn relist(
         let marked = |i: usize| region.is_marked(base + i);
         // SAFETY: the world is stopped. The segments of a shard come with the list that stays
         // in place first, so `dest` holds it (or the list not collected) before others append.
-        let lists = unsafe { heap.shards[shard].lists() };
+        let lists = unsafe { heap.shards()[shard].lists() };
         if gen == dest {
             if survivors < objects.len() {
                 fill_holes(&mut objects, marked);
@@ -112,17 +141,17 @@ pub(crate) fn relist(
         }
     }
     let needs = needs.into_inner();
-    Seen {
-        finalizers: needs & flag::HAS_FINALIZER != 0,
-        weak_callbacks: needs & flag::HAS_WEAK_CALLBACKS != 0,
-    }
+    (
+        needs & flag::HAS_FINALIZER != 0,
+        needs & flag::HAS_WEAK_CALLBACKS != 0,
+    )
 }
 
 /// Moves the marked of a younger list's `objects` onto `list` (generation `dest`), in order.
 fn promote(
-    objects: &[Object],
+    objects: &[HeaderPtr],
     marked: impl Fn(usize) -> bool,
-    list: &mut Vec<Object>,
+    list: &mut Vec<HeaderPtr>,
     dest: usize,
 ) {
     for (i, &object) in objects.iter().enumerate() {
@@ -158,7 +187,7 @@ struct Judging<'a> {
 impl Judging<'_> {
     /// Judges chunk `c`, handing its unreachable members to `put` in position order; `clean`:
     /// it is known to hold no garbage.
-    fn chunk(&self, c: usize, clean: bool, put: &mut impl FnMut(Object)) {
+    fn chunk(&self, c: usize, clean: bool, put: &mut impl FnMut(HeaderPtr)) {
         let (region, mut needs) = (self.region, 0);
         for (s, base, objects) in region.slices(region.chunk_range(c)) {
             // A slice without garbage (most of an old generation) is told by its slots alone,
@@ -191,7 +220,7 @@ impl Judging<'_> {
     /// The parallel path, on the heap's pool: the garbage of each chunk counted (into
     /// `counts`), then each chunk judged into its own place in `unreachable`, so the garbage
     /// comes out in position order as on the sequential path.
-    fn in_parallel(&self, counts: &mut Vec<u32>, unreachable: &mut Vec<Object>) {
+    fn in_parallel(&self, counts: &mut Vec<u32>, unreachable: &mut Vec<HeaderPtr>) {
         let region = self.region;
         counts.clear();
         counts.par_extend((0..region.chunks()).into_par_iter().map(|c| {
@@ -215,7 +244,7 @@ impl Judging<'_> {
 
     /// Judges `chunks` into `out`, which has room for exactly their garbage (`counts` per
     /// chunk), writing all of it: halves in parallel down to one chunk.
-    fn chunks(&self, counts: &[u32], chunks: Range<usize>, out: &mut [MaybeUninit<Object>]) {
+    fn chunks(&self, counts: &[u32], chunks: Range<usize>, out: &mut [MaybeUninit<HeaderPtr>]) {
         if chunks.len() > 1 {
             let mid = chunks.start + chunks.len() / 2;
             let left: u32 = counts[chunks.start..mid].iter().sum();
@@ -244,7 +273,7 @@ const _: () = assert!(flag::FINALIZED == flag::HAS_FINALIZER << 1);
 /// what it needs: `HAS_FINALIZER` if its finalizer has not run, `HAS_WEAK_CALLBACKS` if it has
 /// weak callbacks. The world is stopped and no other thread judges the same member.
 #[inline]
-fn judge(object: Object, judged: u32) -> u32 {
+fn judge(object: HeaderPtr, judged: u32) -> u32 {
     let header = object.header();
     let flags = header.flags();
     // `FINALIZED` sits one bit above `HAS_FINALIZER`: shifted down, it masks it out.
@@ -256,17 +285,14 @@ fn judge(object: Object, judged: u32) -> u32 {
     };
     let flags = (flags & !flag::LISTED) | cleared | judged;
     header.flags.store(flags, Ordering::Relaxed);
-    // The collector's hold. No other thread can reach an unreachable object's count (nothing
-    // outside the region references it, and weak upgrades wait for the world).
-    let strong = header.strong_count();
-    header.strong.store(strong + 1, Ordering::Relaxed);
+    garbage::hold(object);
     needs
 }
 
 /// Makes the garbage the resurrection check's set, intact: the teardown flags off (if the scan
 /// set them), flagged `IN_SET`, `index` its position in `unreachable`. For a garbage with
 /// finalizers or weak callbacks to run first, or that is to be saved.
-pub(crate) fn keep_intact(unreachable: &[Object]) {
+fn keep_intact(unreachable: &[HeaderPtr]) {
     for (i, object) in unreachable.iter().enumerate() {
         let header = object.header();
         let flags = (header.flags() & !(flag::TEARDOWN | flag::DROPPED)) | flag::IN_SET;
@@ -277,7 +303,7 @@ pub(crate) fn keep_intact(unreachable: &[Object]) {
 
 /// Closes the holes of a list that stays in place (positions `i` where `survives(i)` is false)
 /// by moving the last survivors into them.
-fn fill_holes(list: &mut Vec<Object>, survives: impl Fn(usize) -> bool) {
+fn fill_holes(list: &mut Vec<HeaderPtr>, survives: impl Fn(usize) -> bool) {
     let mut end = list.len();
     let mut i = 0;
     // Positions below `i` hold survivors for good; positions from `end` on are done with.
@@ -300,4 +326,48 @@ fn fill_holes(list: &mut Vec<Object>, survives: impl Fn(usize) -> bool) {
         i += 1;
     }
     list.truncate(end);
+}
+
+/// Puts objects back on list `gen` of their own shards, with the world stopped.
+pub(crate) fn relist_objects(
+    heap: &HeapInner,
+    objects: impl Iterator<Item = HeaderPtr>,
+    gen: usize,
+) {
+    for object in objects {
+        object.header().clear(flag::IN_SET);
+        let shard = &heap.shards()[object.header().shard()];
+        // SAFETY: the world is stopped.
+        unsafe { generation::push(shard.lists(), gen, object.0) };
+    }
+}
+
+/// Puts objects back on list `gen` of their own shards with the world running: each owner
+/// lists them at its next allocation, the collector before its next scan.
+pub(crate) fn hand_back(heap: &HeapInner, objects: impl Iterator<Item = HeaderPtr>, gen: usize) {
+    for object in objects {
+        let header = object.header();
+        header.clear(flag::IN_SET);
+        header.set(flag::LISTED);
+        heap.shards()[header.shard()].post(Handover::List(object.0, gen));
+    }
+}
+
+/// Takes the callbacks of the weak handles held inside `objects` out of the registry, unrun.
+/// The world is stopped.
+fn disarm_weak_callbacks(objects: &[HeaderPtr]) -> Vec<weak::Callback> {
+    let mut found = Vec::new();
+    let mut edges = Vec::new();
+    for object in objects {
+        let header: &Header = object.header();
+        // SAFETY: the world is stopped.
+        let mut tracer = unsafe { Tracer::weak_callbacks(&mut edges, &mut found) };
+        // SAFETY: the object is alive (held) and its value intact; the world is stopped.
+        unsafe { (header.vtable.trace)(object.0.as_ptr(), &mut tracer) };
+        edges.clear();
+    }
+    found
+        .into_iter()
+        .filter_map(|(target, id)| weak::disarm(target, id))
+        .collect()
 }

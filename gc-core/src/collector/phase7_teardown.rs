@@ -1,4 +1,5 @@
-//! Phase 7, teardown: destroy the garbage.
+//! Phase 7, teardown, with the world running: destroy the garbage (or keep it, with
+//! `DebugFlags::SAVEALL`).
 //!
 //! Every member is flagged `TEARDOWN` before any value is dropped, so from then on any access
 //! to a member through a handle — a `Drop` impl reaching a sibling in its cycle, say — panics
@@ -18,27 +19,37 @@
 
 use core::ops::Range;
 
-use super::gather::hand_back;
-use super::region::{prefetch, PREFETCH};
+use super::phase4_relist::hand_back;
+use super::structures::garbage::Garbage;
+use super::structures::region::{prefetch, PREFETCH};
 use crate::alloc::Frees;
 use crate::finalize::report_panic;
-use crate::generation::Object;
 use crate::handle::GcAny;
 use crate::header::flag;
+use crate::header::HeaderPtr;
 use crate::heap::HeapInner;
 use crate::stats::DebugFlags;
 use crate::sync::{AtomicUsize, Backoff, Latch, Ordering};
 use crate::world;
 
-/// Drops the values of `garbage` and frees it; returns how many `Drop`s panicked. `torn`:
-/// the scan flagged it for teardown already. The emptied list goes back to the heap's scratch.
+/// Drops the values of the garbage and frees it; returns how many `Drop`s panicked. The emptied
+/// list goes back to the heap's scratch. With `SAVEALL` the garbage is kept instead.
 ///
 /// Halves dropped on two threads are safe for the same reason as freeing behind the drops:
 /// every member is flagged first, so no `Drop` reads a sibling, and a member is freed only
 /// once no handle of either kind is left to it, whichever half held them.
-pub(crate) fn tear_down(
+pub(crate) fn run(heap: &HeapInner, garbage: Garbage, debug: DebugFlags) -> usize {
+    if debug.contains(DebugFlags::SAVEALL) {
+        save_all(heap, garbage.objects);
+        return 0;
+    }
+    tear_down(heap, garbage.objects, garbage.torn, debug)
+}
+
+/// Drops and frees `garbage`; returns how many `Drop`s panicked.
+fn tear_down(
     heap: &HeapInner,
-    mut garbage: Vec<Object>,
+    mut garbage: Vec<HeaderPtr>,
     torn: bool,
     debug: DebugFlags,
 ) -> usize {
@@ -52,7 +63,7 @@ pub(crate) fn tear_down(
         }
     }
     let panicked = match heap.parallel_pool(garbage.len()) {
-        Some(pool) if heap.config.pool => {
+        Some(pool) if heap.config().pool => {
             let mid = garbage.len() / 2;
             let (front, back) = garbage.split_at_mut(mid);
             // The back half on a worker of the heap's pool, as an ordinary mutator (its drops
@@ -89,10 +100,7 @@ pub(crate) fn tear_down(
     };
     let (used, capacity) = (garbage.len(), garbage.capacity());
     garbage.clear();
-    heap.scratch
-        .lock()
-        .garbage
-        .give_back(garbage, used, capacity);
+    heap.scratch().garbage.give_back(garbage, used, capacity);
     panicked
 }
 
@@ -109,7 +117,7 @@ impl Drop for SetOnDrop<'_> {
 /// next block; returns how many `Drop`s panicked and how many members are kept for
 /// [`release_kept`], moved to the front of `garbage`. Nothing is allocated meanwhile: with glibc,
 /// a large allocation would consolidate every chunk freed so far.
-fn drop_and_free(garbage: &mut [Object], debug: DebugFlags) -> (usize, usize) {
+fn drop_and_free(garbage: &mut [HeaderPtr], debug: DebugFlags) -> (usize, usize) {
     let (mut panicked, mut kept, mut checked) = (0, 0, 0);
     let mut frees = Frees::new();
     for block in blocks(garbage.len()) {
@@ -131,9 +139,9 @@ fn drop_and_free(garbage: &mut [Object], debug: DebugFlags) -> (usize, usize) {
 /// drops; returns how many `Drop`s panicked and the members kept for [`release_kept`].
 fn drop_and_free_on_worker(
     pool: &rayon::ThreadPool,
-    garbage: &[Object],
+    garbage: &[HeaderPtr],
     debug: DebugFlags,
-) -> (usize, Vec<Object>) {
+) -> (usize, Vec<HeaderPtr>) {
     let progress = Progress(AtomicUsize::new(0));
     let mut kept = Vec::new();
     let panicked = pool.in_place_scope(|scope| {
@@ -163,7 +171,7 @@ fn blocks(len: usize) -> impl Iterator<Item = Range<usize>> {
 }
 
 /// Drops the values of `garbage[block]` in order; returns how many `Drop`s panicked.
-fn drop_values(garbage: &[Object], block: Range<usize>, debug: DebugFlags) -> usize {
+fn drop_values(garbage: &[HeaderPtr], block: Range<usize>, debug: DebugFlags) -> usize {
     let mut panicked = 0;
     for i in block {
         if let Some(ahead) = garbage.get(i + PREFETCH) {
@@ -197,7 +205,7 @@ const ABANDONED: usize = usize::MAX;
 impl Progress {
     /// Frees, on a collector worker, the members the drops have left behind, keeping those
     /// still referenced (in `kept`), until every member is done or the drops are abandoned.
-    fn free_behind(&self, garbage: &[Object], kept: &mut Vec<Object>) {
+    fn free_behind(&self, garbage: &[HeaderPtr], kept: &mut Vec<HeaderPtr>) {
         let mut checked = 0;
         let mut backoff = Backoff::default();
         let mut frees = Frees::new();
@@ -249,7 +257,7 @@ impl Drop for Publish<'_> {
 
 /// Drops the value of `object`, a member of the garbage; false if its `Drop` panicked (reported
 /// on stderr, and named uncollectable with `debug`).
-fn drop_value(object: Object, debug: DebugFlags) -> bool {
+fn drop_value(object: HeaderPtr, debug: DebugFlags) -> bool {
     let header = object.header();
     let dropped = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| {
         // SAFETY: the value is intact, and no one else can reach it: members of the garbage
@@ -270,10 +278,10 @@ fn drop_value(object: Object, debug: DebugFlags) -> bool {
     false
 }
 
-/// Once all values are dropped: the collector's reference on each of `kept` goes, and the
-/// allocation with it once no other handle (one that escaped through a `Drop`, or a weak one)
-/// remains.
-fn release_kept(kept: &[Object]) {
+/// Once all values are dropped: the collector's hold on each of `kept` is given back (as
+/// `garbage::release` does, freeing in a row), and the allocation goes with it once no other
+/// handle (one that escaped through a `Drop`, or a weak one) remains.
+fn release_kept(kept: &[HeaderPtr]) {
     let mut frees = Frees::new();
     for (i, &object) in kept.iter().enumerate() {
         if let Some(ahead) = kept.get(i + PREFETCH) {
@@ -296,7 +304,7 @@ fn release_kept(kept: &[Object]) {
 /// dropped meanwhile on another thread is done with the header once its decrement (a release)
 /// is seen by the acquire loads here; with no other reference, no other thread can change the
 /// counts, so plain loads tell.
-fn free_if_alone(object: Object, frees: &mut Frees) -> bool {
+fn free_if_alone(object: HeaderPtr, frees: &mut Frees) -> bool {
     let header = object.header();
     let alone =
         header.strong.load(Ordering::Acquire) == 1 && header.weak.load(Ordering::Acquire) == 1;
@@ -308,13 +316,13 @@ fn free_if_alone(object: Object, frees: &mut Frees) -> bool {
 }
 
 /// `DebugFlags::SAVEALL`: keep the garbage alive in `Heap::garbage`, on the oldest list.
-pub(crate) fn save_all(heap: &HeapInner, garbage: Vec<Object>) {
+fn save_all(heap: &HeapInner, garbage: Vec<HeaderPtr>) {
     hand_back(heap, garbage.iter().copied(), heap.generations() - 1);
     // SAFETY: each member carries the collector's extra reference, handed over here.
     let handles = garbage
         .into_iter()
         .map(|o| unsafe { GcAny::from_owned(o.0) });
-    heap.state.lock().garbage.extend(handles);
+    heap.state().garbage.extend(handles);
 }
 
 #[cfg(test)]

@@ -11,8 +11,8 @@
 
 use core::ptr::NonNull;
 
-use crate::generation::Object;
 use crate::header::Header;
+use crate::header::HeaderPtr;
 use crate::heap::HeapInner;
 use crate::sync::AtomicI32;
 
@@ -53,7 +53,7 @@ pub(crate) struct Scratch {
     /// The edge log (`edge_log`).
     pub(crate) log: Kept<EdgeLog>,
     /// The list of unreachable objects (`gather`, then `teardown`).
-    pub(crate) garbage: Kept<Vec<Object>>,
+    pub(crate) garbage: Kept<Vec<HeaderPtr>>,
     /// Garbage per chunk (the parallel `relist`).
     pub(crate) counts: Kept<Vec<u32>>,
     /// The buffer `subtract_refs` traces members into ([`LentEdges`]).
@@ -83,7 +83,7 @@ pub(crate) struct LentEdges<'a> {
 
 impl<'a> LentEdges<'a> {
     pub(crate) fn new(heap: &'a HeapInner) -> LentEdges<'a> {
-        let EdgeBuffer(edges) = core::mem::take(&mut heap.scratch.lock().edges);
+        let EdgeBuffer(edges) = core::mem::take(&mut heap.scratch().edges);
         LentEdges { heap, edges }
     }
 }
@@ -101,7 +101,7 @@ pub(crate) fn keep_edges(heap: &HeapInner, mut edges: Vec<NonNull<Header>>) {
     if edges.capacity() > EDGES_KEPT {
         return;
     }
-    let kept = &mut heap.scratch.lock().edges;
+    let kept = &mut heap.scratch().edges;
     if edges.capacity() > kept.0.capacity() {
         *kept = EdgeBuffer(edges);
     }

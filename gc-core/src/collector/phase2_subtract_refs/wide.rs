@@ -31,10 +31,10 @@
 
 use core::ops::Range;
 
-use super::edge_log::{RemoteEdge, NONE};
-use super::region::{prefetch, Region, CHUNK, PREFETCH};
-use super::subtract_refs::Stripes;
-use crate::generation::Object;
+use super::stripes::Stripes;
+use crate::collector::structures::edge_log::{RemoteEdge, NONE};
+use crate::collector::structures::region::{prefetch, Region, CHUNK, PREFETCH};
+use crate::header::HeaderPtr;
 use crate::trace::MemberEdges;
 
 /// A member with at least this many edges has them located apart from its tracing: by several
@@ -48,13 +48,13 @@ const GUESS_FROM: usize = 16;
 /// lie in its value.
 pub(crate) struct Deferred(pub(crate) MemberEdges);
 
-// SAFETY: as for `Object`: the edges point at members, whose headers workers read only while
+// SAFETY: as for `HeaderPtr`: the edges point at members, whose headers workers read only while
 // the world is stopped; edges left in place lie in a member's value, unchanged until then.
 unsafe impl Send for Deferred {}
 
 /// A run of a deferred member's edges and the slice of the log its targets go to.
 pub(crate) struct Piece<'a> {
-    edges: &'a [Object],
+    edges: &'a [HeaderPtr],
     targets: &'a mut [u32],
 }
 
@@ -124,7 +124,7 @@ impl<'a> Plan<'a> {
         };
         let size = region.chunk_len() as isize;
         for (edges, targets) in deferred.iter().zip(targets) {
-            let edges = Object::from_edges(edges.0.edges());
+            let edges = HeaderPtr::from_edges(edges.0.edges());
             debug_assert_eq!(edges.len(), targets.len());
             let Some(offset) = guess(region, edges) else {
                 plan.leave(region, edges, targets);
@@ -162,7 +162,7 @@ impl<'a> Plan<'a> {
     }
 
     /// Leaves `edges` out of the per-chunk pieces, in runs of at most a chunk's length.
-    fn leave(&mut self, region: &Region, edges: &'a [Object], targets: &'a mut [u32]) {
+    fn leave(&mut self, region: &Region, edges: &'a [HeaderPtr], targets: &'a mut [u32]) {
         let size = region.chunk_len();
         let runs = edges.chunks(size).zip(targets.chunks_mut(size));
         self.leftover
@@ -172,7 +172,7 @@ impl<'a> Plan<'a> {
 
 /// Where the edges of a member are guessed to lead: `offset` such that edge `k` is at position
 /// `k + offset`, from the first of its first [`GUESS_FROM`] edges that is a member.
-fn guess(region: &Region, edges: &[Object]) -> Option<isize> {
+fn guess(region: &Region, edges: &[HeaderPtr]) -> Option<isize> {
     edges
         .iter()
         .take(GUESS_FROM)
@@ -183,7 +183,7 @@ fn guess(region: &Region, edges: &[Object]) -> Option<isize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::region::{flag_set, unflag_set};
+    use crate::collector::structures::region::{flag_set, unflag_set};
     use crate::sync::Ordering;
     use crate::test_support::quiet_heap;
     use crate::{Gc, GcCell, Trace};
@@ -195,7 +195,7 @@ mod tests {
 
     /// Where the edges of each of `pieces` lead (`NONE`: out of the region).
     fn positions(region: &Region, pieces: &[Piece<'_>]) -> Vec<Vec<u32>> {
-        let position = |edge: &Object| region.locate(edge.header()).map_or(NONE, |q| q as u32);
+        let position = |edge: &HeaderPtr| region.locate(edge.header()).map_or(NONE, |q| q as u32);
         pieces
             .iter()
             .map(|piece| piece.edges.iter().map(position).collect())
@@ -212,7 +212,7 @@ mod tests {
         };
         let nodes: Vec<Gc<Node>> = (0..18).map(|_| node()).collect();
         let outsider = node();
-        let objects: Vec<Object> = nodes.iter().map(|n| Object(n.header_ptr())).collect();
+        let objects: Vec<HeaderPtr> = nodes.iter().map(|n| HeaderPtr(n.header_ptr())).collect();
         let listed = flag_set(&objects);
         // Chunks of 4 positions: 0..4, 4..8, 8..12, 12..16 and the last, 16..18, traced first;
         // chunk 0 traced meanwhile too, so chunks 1 to 3 are pending.
