@@ -21,7 +21,7 @@ use crate::world;
 /// torn down panic on dereference rather than expose a dropped value.
 ///
 /// `repr(transparent)`: a handle is one pointer to its object, which starts with the header, so
-/// a slice of handles reads as a slice of header pointers ([`Gc::headers`]).
+/// a slice of handles reads as a slice of header pointers.
 #[repr(transparent)]
 pub struct Gc<T> {
     ptr: NonNull<GcBox<T>>,

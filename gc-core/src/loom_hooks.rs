@@ -96,7 +96,14 @@ impl Set {
         let mut log = ChunkLog::default();
         let stripes = Stripes::new(STRIPES, self.region.len());
         let route = Route::Own(&stripes);
-        collector::trace_chunk(&self.region, i, &mut log, &mut Vec::new(), route, Wide::Share);
+        collector::trace_chunk(
+            &self.region,
+            i,
+            &mut log,
+            &mut Vec::new(),
+            route,
+            Wide::Share,
+        );
         Traced { chunk: i, log }
     }
 

@@ -60,13 +60,9 @@ pub unsafe trait Trace: Sized {
 
 /// Records the edges an object reports. Handed to [`Trace::trace`].
 ///
-/// What a tracer is for decides what it does, and each purpose has its own constructor:
-///
-/// | made with | the world | reports | slices of handles |
-/// |---|---|---|---|
-/// | [`Tracer::collecting`] | stopped | tracked edges | left in place |
-/// | [`Tracer::weak_callbacks`] | stopped | weak handles with callbacks too | copied |
-/// | [`Tracer::referents`] | running | every edge, untracked ones too | copied |
+/// gc-core makes tracers for three purposes — the collector's scan, finding the weak handles
+/// inside the garbage, and `Heap::referents` — each with its own constructor, so that only the
+/// legal combinations of what a tracer does exist.
 pub struct Tracer<'a> {
     /// The edges reported, copied, unless they are one run left in place.
     edges: &'a mut Vec<NonNull<Header>>,
@@ -78,7 +74,13 @@ pub struct Tracer<'a> {
     blocked: bool,
 }
 
-/// What a [`Tracer`] is for.
+/// What a [`Tracer`] is for, set by its constructor:
+///
+/// | made with | the world | reports | slices of handles |
+/// |---|---|---|---|
+/// | [`Tracer::collecting`] | stopped | tracked edges | left in place |
+/// | [`Tracer::weak_callbacks`] | stopped | weak handles with callbacks too | copied |
+/// | [`Tracer::referents`] | running | every edge, untracked ones too | copied |
 enum Mode<'a> {
     /// The collector's scan: the world is stopped, cells are read without their borrow,
     /// untracked containers are skipped, slices of handles are left in place.

@@ -1,4 +1,4 @@
-//! Soak test: W6-style multi-threaded churn (shared/WORKLOADS.md) plus garbage cycles,
+//! Soak test: W6-style multi-threaded churn (gc-bench/README.md) plus garbage cycles,
 //! finalizers and resurrection, with automatic collections on, for a fixed time.
 //!
 //! Ignored by default. The short version (5 s, as CI would run it):

@@ -1,4 +1,4 @@
-//! Model 5: moving a handle out of a gc cell while a collection traces (DESIGN race 2).
+//! Model 5: moving a handle out of a gc cell while a collection traces (race 2 of docs/concurrency.md).
 //!
 //! `P → X` and `X → P`, both through `GcCell`s. A thread holds the only outside handle to `P`;
 //! it moves `X` out of `P`'s cell (`take`, or `replace`: no count changes) and drops `P`, while

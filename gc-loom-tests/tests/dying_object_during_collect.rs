@@ -1,4 +1,4 @@
-//! Model 9: a collection that meets an object whose value is being dropped (race 3).
+//! Model 11: a collection that meets an object whose value is being dropped (race 3).
 //!
 //! The main thread allocates an object (its shard is the main thread's) and hands the only
 //! handle to another thread, which drops it: the free path runs there, and the object stays on

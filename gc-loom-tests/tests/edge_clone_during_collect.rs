@@ -1,4 +1,4 @@
-//! Model 2: cloning an edge out of a cycle while the cycle is being collected (DESIGN race 1).
+//! Model 2: cloning an edge out of a cycle while the cycle is being collected (race 1 of docs/concurrency.md).
 //!
 //! `P → X` through a plain field, `X → P` through a `GcCell`. A thread holds the only outside
 //! handle to `P`; it clones `X` out of `P` (a bare `Gc::clone`, no cell borrow involved) and

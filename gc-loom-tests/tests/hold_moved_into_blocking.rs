@@ -1,4 +1,4 @@
-//! Model 10: holds owned by the guards that took them, across `blocking`.
+//! Model 12: holds owned by the guards that took them, across `blocking`.
 //!
 //! A thread borrows a cell (one hold), moves the guard into a `blocking` closure and drops it
 //! there, then — still inside the closure, detached — borrows another cell and writes that

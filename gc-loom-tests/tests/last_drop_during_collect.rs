@@ -1,4 +1,4 @@
-//! Model 3: the last drop racing a collection (DESIGN race 3).
+//! Model 3: the last drop racing a collection (race 3 of docs/concurrency.md).
 //!
 //! `A → B` and `B → B`; a detached thread holds the only handle to `A` and drops it while the
 //! main thread collects. The free path must wait for a stopped world (it unlists `A`, runs its

@@ -1,4 +1,4 @@
-//! Model 4: `Weak::upgrade` racing the clearing of weak references (DESIGN race 6).
+//! Model 4: `Weak::upgrade` racing the clearing of weak references (race 6 of docs/concurrency.md).
 //!
 //! A garbage self-cycle `A` with weak handles (in one variant, one of them carries a callback).
 //! One thread upgrades a weak handle while the main thread collects. Either the upgrade came first — then the thread

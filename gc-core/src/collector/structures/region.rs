@@ -34,8 +34,8 @@ use crate::sync::{AtomicI32, Ordering};
 /// A slot's value once its member is marked reachable.
 pub(crate) const MARKED: i32 = i32::MIN;
 /// A member's own contribution when it must be a root whatever its edges say: it could not be
-/// traced (a cell borrowed for writing, DESIGN race 5), its count is immortal or beyond this
-/// bound, or it is dying on a thread that waits for the world to restart (DESIGN race 3).
+/// traced (a cell borrowed for writing: race 5 of `docs/concurrency.md`), its count is
+/// immortal or beyond this bound, or it is dying (race 3).
 pub(crate) const ROOT: i32 = 1 << 30;
 /// Positions per unit of parallel work (a power of two, as the edge log needs).
 pub(crate) const CHUNK: usize = 4096;
