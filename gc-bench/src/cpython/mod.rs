@@ -22,7 +22,7 @@ use std::time::Instant;
 use gc_core::{CallbackId, Config, Gc, GcCell, Heap, Phase, PhaseTimes, Trace};
 use serde::{Deserialize, Serialize};
 
-use crate::study::Mode;
+use gc_bench::study::Mode;
 
 /// The CPython script, shipped inside the binary and written next to the results.
 pub const SCRIPT: &str = include_str!("../../python/cpython_gc.py");

@@ -1,5 +1,5 @@
-//! The workload shapes the threshold study sweeps: W3, W5, W6, W7 of `shared/WORKLOADS.md`
-//! and a "server".
+//! The built-in shapes of the threshold study: W3, W5, W6, W7 of `shared/WORKLOADS.md` and a
+//! "server", each a [`Workload`] sized by the study's [`Mode`].
 //!
 //! Every node carries a [`Live`] token, so the study can report peak live objects. W5 and W6
 //! run the benches' own drivers ([`w5_churn::churn`], [`w6_threaded_churn::run`]) through their
@@ -21,15 +21,16 @@
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
-use gc_bench::workloads::w5_churn::{self, Multiref};
-use gc_bench::workloads::w6_threaded_churn::{self, make_roots};
-use gc_bench::workloads::{below, rng, tree_depths, tree_nodes};
-use gc_core::hdrhistogram::Histogram;
+use crate::workloads::w5_churn::{self, Multiref};
+use crate::workloads::w6_threaded_churn::{self, make_roots};
+use crate::workloads::{below, rng, tree_depths, tree_nodes};
 use gc_core::{Gc, GcCell, Heap, Mutator, Trace};
 use serde::{Deserialize, Serialize};
 
 use super::live::{self, Live};
-use super::probe::Probe;
+use super::measure::histogram;
+use super::workload::{Run, Work, Workload};
+use super::{cores, Mode};
 
 /// A shape of the study.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
@@ -43,8 +44,10 @@ pub enum Shape {
 }
 
 impl Shape {
+    /// Every shape, in the order the study runs them.
     pub const ALL: [Shape; 5] = [Shape::W3, Shape::W5, Shape::W6, Shape::W7, Shape::Server];
 
+    /// The shape's name: `w3`, …, `server`.
     pub fn name(self) -> &'static str {
         match self {
             Shape::W3 => "w3",
@@ -55,6 +58,7 @@ impl Shape {
         }
     }
 
+    /// What the shape does and what one operation is.
     pub fn describe(self) -> &'static str {
         match self {
             Shape::W3 => "W3 binary trees with parent pointers (op = node)",
@@ -67,6 +71,7 @@ impl Shape {
         }
     }
 
+    /// What one operation is, plural.
     pub fn op_unit(self) -> &'static str {
         match self {
             Shape::W3 => "nodes",
@@ -95,26 +100,104 @@ pub struct Sizes {
     pub server_requests: u64,
 }
 
-/// What a shape did in its measured phase.
-#[derive(Debug, Default)]
-pub struct Work {
-    pub ops: u64,
-    /// Stopped at the wall-clock budget before doing all its work.
-    pub capped: bool,
-    /// Per-request latency (server only), ns.
-    pub latency: Option<Histogram<u64>>,
-    /// A checksum of values read, so the work cannot be optimised away.
-    pub checksum: u64,
+impl Sizes {
+    /// The work of one run at `mode`.
+    pub fn for_mode(mode: Mode) -> Sizes {
+        let threads = match mode {
+            Mode::Full => cores().max(2),
+            _ => 2,
+        };
+        match mode {
+            Mode::Smoke => Sizes {
+                w3_passes: 1,
+                w3_max_depth: 8,
+                w5_ops: 30_000,
+                w6_ops: 30_000,
+                w6_threads: threads,
+                w7_iterations: 100_000,
+                server_entries: 10_000,
+                server_requests: 500,
+            },
+            Mode::Quick => Sizes {
+                w3_passes: 6,
+                w3_max_depth: 11,
+                w5_ops: 5_000_000,
+                w6_ops: 4_000_000,
+                w6_threads: threads,
+                w7_iterations: 3_000_000,
+                server_entries: 100_000,
+                server_requests: 60_000,
+            },
+            Mode::Default => Sizes {
+                w3_passes: 15,
+                w3_max_depth: 11,
+                w5_ops: 15_000_000,
+                w6_ops: 10_000_000,
+                w6_threads: threads,
+                w7_iterations: 8_000_000,
+                server_entries: 1_000_000,
+                server_requests: 150_000,
+            },
+            Mode::Full => Sizes {
+                w3_passes: 40,
+                w3_max_depth: 11,
+                w5_ops: 40_000_000,
+                w6_ops: 40_000_000,
+                w6_threads: threads,
+                w7_iterations: 32_000_000,
+                server_entries: 2_000_000,
+                server_requests: 600_000,
+            },
+        }
+    }
 }
 
-/// Runs `shape` on `heap`; calls `probe.begin()` when the measured phase starts.
-pub fn run(shape: Shape, heap: &Heap, sizes: &Sizes, seed: u64, probe: &Probe) -> Work {
-    match shape {
-        Shape::W3 => w3(heap, sizes, probe),
-        Shape::W5 => w5(heap, sizes, seed, probe),
-        Shape::W6 => w6(heap, sizes, seed, probe),
-        Shape::W7 => w7(heap, sizes, probe),
-        Shape::Server => server(heap, sizes, seed, probe),
+impl Workload for Shape {
+    fn name(&self) -> &str {
+        Shape::name(*self)
+    }
+
+    fn describe(&self) -> String {
+        Shape::describe(*self).to_owned()
+    }
+
+    fn op_unit(&self) -> &str {
+        Shape::op_unit(*self)
+    }
+
+    fn size(&self, mode: Mode) -> String {
+        let sz = Sizes::for_mode(mode);
+        let count = |n: u64| super::report::fmt_count(n as f64);
+        match self {
+            Shape::W3 => format!(
+                "{} pass(es) over trees of depth 4 to {}",
+                sz.w3_passes,
+                sz.w3_max_depth - 1
+            ),
+            Shape::W5 => format!("{} operations", count(sz.w5_ops)),
+            Shape::W6 => format!(
+                "{} operations on {} threads",
+                count(sz.w6_ops),
+                sz.w6_threads
+            ),
+            Shape::W7 => format!("{} iterations", count(sz.w7_iterations)),
+            Shape::Server => format!(
+                "{} long-lived entries, {} requests",
+                count(sz.server_entries as u64),
+                count(sz.server_requests)
+            ),
+        }
+    }
+
+    fn run(&self, heap: &Heap, run: &Run<'_>) -> Work {
+        let sizes = Sizes::for_mode(run.mode());
+        match self {
+            Shape::W3 => w3(heap, &sizes, run),
+            Shape::W5 => w5(heap, &sizes, run),
+            Shape::W6 => w6(heap, &sizes, run),
+            Shape::W7 => w7(heap, &sizes, run),
+            Shape::Server => server(heap, &sizes, run),
+        }
     }
 }
 
@@ -161,9 +244,9 @@ impl Tree {
     }
 }
 
-fn w3(heap: &Heap, sizes: &Sizes, probe: &Probe) -> Work {
+fn w3(heap: &Heap, sizes: &Sizes, run: &Run<'_>) -> Work {
     let m = heap.attach();
-    probe.begin();
+    run.begin();
     let mut work = Work::default();
     'passes: for _ in 0..sizes.w3_passes {
         let long_lived = Tree::build(&m, sizes.w3_max_depth - 1);
@@ -175,7 +258,7 @@ fn w3(heap: &Heap, sizes: &Sizes, probe: &Probe) -> Work {
                 work.ops += tree_nodes(depth);
                 drop(tree);
                 m.safepoint();
-                if probe.expired() {
+                if run.expired() {
                     work.capped = true;
                     break 'passes;
                 }
@@ -183,7 +266,7 @@ fn w3(heap: &Heap, sizes: &Sizes, probe: &Probe) -> Work {
         }
         work.checksum = work.checksum.wrapping_add(long_lived.check());
     }
-    probe.end();
+    run.end();
     work
 }
 
@@ -256,16 +339,16 @@ impl Multiref for Counted {
     }
 }
 
-fn w5(heap: &Heap, sizes: &Sizes, seed: u64, probe: &Probe) -> Work {
+fn w5(heap: &Heap, sizes: &Sizes, run: &Run<'_>) -> Work {
     let ctx = CountedCtx(heap.attach());
     let p = w5_churn::Params {
         ops: sizes.w5_ops as usize,
-        seed,
+        seed: run.seed(),
         ..w5_churn::Params::default()
     };
-    probe.begin();
+    run.begin();
     let checksum = w5_churn::churn::<Counted>(&ctx, &p);
-    probe.end();
+    run.end();
     Work {
         ops: p.ops as u64,
         checksum,
@@ -273,18 +356,18 @@ fn w5(heap: &Heap, sizes: &Sizes, seed: u64, probe: &Probe) -> Work {
     }
 }
 
-fn w6(heap: &Heap, sizes: &Sizes, seed: u64, probe: &Probe) -> Work {
+fn w6(heap: &Heap, sizes: &Sizes, run: &Run<'_>) -> Work {
     let p = w6_threaded_churn::Params {
         ops: sizes.w6_ops as usize,
         threads: sizes.w6_threads.max(1),
-        seed,
+        seed: run.seed(),
         ..w6_threaded_churn::Params::default()
     };
     let roots = make_roots::<Counted>(&CountedCtx(heap.attach()), &p);
-    probe.begin();
+    run.begin();
     let (checksum, _) =
         w6_threaded_churn::run::<Counted, _>(&roots, &p, |_| CountedCtx(heap.attach()));
-    probe.end();
+    run.end();
     drop(roots);
     Work {
         ops: p.total_ops(),
@@ -303,9 +386,9 @@ struct SelfLoop {
     _live: Live,
 }
 
-fn w7(heap: &Heap, sizes: &Sizes, probe: &Probe) -> Work {
+fn w7(heap: &Heap, sizes: &Sizes, run: &Run<'_>) -> Work {
     let m = heap.attach();
-    probe.begin();
+    run.begin();
     let mut work = Work::default();
     for i in 0..sizes.w7_iterations {
         let node = m.alloc(SelfLoop {
@@ -315,12 +398,12 @@ fn w7(heap: &Heap, sizes: &Sizes, probe: &Probe) -> Work {
         node.me.set(Some(node.clone()));
         drop(node);
         work.ops += 1;
-        if i % CHECK_EVERY == 0 && probe.expired() {
+        if i % CHECK_EVERY == 0 && run.expired() {
             work.capped = true;
             break;
         }
     }
-    probe.end();
+    run.end();
     work
 }
 
@@ -370,9 +453,9 @@ const UPDATE_PERCENT: usize = 1;
 /// Links from each long-lived entry to random others (so the long-lived graph has cycles).
 const ENTRY_LINKS: usize = 2;
 
-fn server(heap: &Heap, sizes: &Sizes, seed: u64, probe: &Probe) -> Work {
+fn server(heap: &Heap, sizes: &Sizes, run: &Run<'_>) -> Work {
     let m = heap.attach();
-    let mut rng = rng(seed);
+    let mut rng = rng(run.seed());
     let n = sizes.server_entries.max(1);
     let mut table: Vec<Gc<Entry>> = (0..n).map(|i| entry(&m, i as u64)).collect();
     for e in &table {
@@ -384,8 +467,8 @@ fn server(heap: &Heap, sizes: &Sizes, seed: u64, probe: &Probe) -> Work {
     // Setup ends with a full collection: the long-lived graph sits in the oldest generation
     // when measuring starts, as in a server that has been up for a while.
     heap.collect();
-    let mut latency = super::histogram();
-    probe.begin();
+    let mut latency = histogram();
+    run.begin();
     let mut work = Work::default();
     for r in 0..sizes.server_requests {
         let t = Instant::now();
@@ -423,12 +506,12 @@ fn server(heap: &Heap, sizes: &Sizes, seed: u64, probe: &Probe) -> Work {
         m.safepoint();
         latency.saturating_record(t.elapsed().as_nanos() as u64);
         work.ops += 1;
-        if r % 16 == 0 && probe.expired() {
+        if r % 16 == 0 && run.expired() {
             work.capped = true;
             break;
         }
     }
-    probe.end();
+    run.end();
     work.latency = Some(latency);
     // The run's process exits next: tearing the long-lived graph down would only cost time.
     std::mem::forget(table);
