@@ -71,8 +71,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Cmd {
-    /// The CPython comparison (C1–C4), then the threshold study over shapes W3, W5, W6, W7 and
-    /// "server" (the default).
+    /// The CPython comparison (C1–C4), then the threshold study over shapes W3, W5, W6, W7,
+    /// "server" and "interp" (the default).
     Study,
     /// Only the CPython comparison: one full collection of the same graph in gc-core (1 and 2
     /// workers) and in CPython.

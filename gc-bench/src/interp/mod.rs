@@ -1,6 +1,6 @@
 //! A small Scheme interpreter built only on gc-core's public API: a real runtime's object graph
-//! (closures over mutable environments, lists, threads sharing one heap), to test and to study
-//! gc-core on.
+//! (closures over mutable environments, lists, threads sharing one heap) for the tests and the
+//! threshold study's `interp` shape.
 //!
 //! ```
 //! use gc_bench::interp::Interp;

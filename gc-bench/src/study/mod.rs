@@ -51,7 +51,7 @@
 //! | [`live`] | a process-wide count of live objects that carry a [`Live`] token |
 //! | [`metrics`] | MMU, percentiles, the Pareto frontier |
 //! | [`report`], [`plots`] | CSV, JSON, Markdown and SVG |
-//! | [`shapes`] | the built-in shapes W3, W5, W6, W7 and server |
+//! | [`shapes`] | the built-in shapes W3, W5, W6, W7, server and interp |
 
 pub mod live;
 pub mod measure;

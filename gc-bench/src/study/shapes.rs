@@ -1,5 +1,6 @@
-//! The built-in shapes of the threshold study: W3, W5, W6, W7 of `shared/WORKLOADS.md` and a
-//! "server", each a [`Workload`] sized by the study's [`Mode`].
+//! The built-in shapes of the threshold study: W3, W5, W6, W7 of `shared/WORKLOADS.md`, a
+//! "server" and "interp", a service written in Scheme, each a [`Workload`] sized by the
+//! study's [`Mode`].
 //!
 //! Every node carries a [`Live`] token, so the study can report peak live objects. W5 and W6
 //! run the benches' own drivers ([`w5_churn::churn`], [`w6_threaded_churn::run`]) through their
@@ -15,12 +16,15 @@
 //! | W6 | as W5, split over threads sharing `10 × threads` mutex-protected root vectors of 50 | the roots and what they reach |
 //! | W7 | allocate a node, point it at itself, drop it | none |
 //! | server | one request: 32–96 objects, 10 % of requests cyclic, 1 % replace a long-lived entry | 10^6 long-lived entries (fewer in quick runs) |
+//! | interp | one procedure call of a Scheme service (`service.scm`, on [`crate::interp`]): requests that build, map, filter and fold lists with closures and leave a cyclic environment each, a ring of pairs every tenth | 10^5 accounts, closures over their own state in a tree (fewer in quick runs) |
 //!
-//! W5 and W6 always do their whole operation count; the others stop at the budget.
+//! W5 and W6 always do their whole operation count; the others stop at the budget. The server
+//! and interp shapes end their setup with a full collection and time each request.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
+use crate::interp::{Interp, Machine, Value};
 use crate::workloads::w5_churn::{self, Multiref};
 use crate::workloads::w6_threaded_churn::{self, make_roots};
 use crate::workloads::{below, rng, tree_depths, tree_nodes};
@@ -41,11 +45,19 @@ pub enum Shape {
     W6,
     W7,
     Server,
+    Interp,
 }
 
 impl Shape {
     /// Every shape, in the order the study runs them.
-    pub const ALL: [Shape; 5] = [Shape::W3, Shape::W5, Shape::W6, Shape::W7, Shape::Server];
+    pub const ALL: [Shape; 6] = [
+        Shape::W3,
+        Shape::W5,
+        Shape::W6,
+        Shape::W7,
+        Shape::Server,
+        Shape::Interp,
+    ];
 
     /// The shape's name: `w3`, …, `server`.
     pub fn name(self) -> &'static str {
@@ -55,6 +67,7 @@ impl Shape {
             Shape::W6 => "w6",
             Shape::W7 => "w7",
             Shape::Server => "server",
+            Shape::Interp => "interp",
         }
     }
 
@@ -68,6 +81,7 @@ impl Shape {
             }
             Shape::W7 => "W7 self-cycle churn (op = allocate, self-link, drop)",
             Shape::Server => "server: long-lived entries + request-sized garbage (op = request)",
+            Shape::Interp => "interp: a Scheme service on gc_bench::interp (op = procedure call)",
         }
     }
 
@@ -78,6 +92,7 @@ impl Shape {
             Shape::W5 | Shape::W6 => "ops",
             Shape::W7 => "iterations",
             Shape::Server => "requests",
+            Shape::Interp => "calls",
         }
     }
 }
@@ -98,6 +113,9 @@ pub struct Sizes {
     /// Server: long-lived entries and requests.
     pub server_entries: usize,
     pub server_requests: u64,
+    /// Interp: accounts of the service's long-lived table, and requests.
+    pub interp_entries: usize,
+    pub interp_requests: u64,
 }
 
 impl Sizes {
@@ -117,6 +135,8 @@ impl Sizes {
                 w7_iterations: 100_000,
                 server_entries: 10_000,
                 server_requests: 500,
+                interp_entries: 1_000,
+                interp_requests: 2_000,
             },
             Mode::Quick => Sizes {
                 w3_passes: 6,
@@ -127,6 +147,8 @@ impl Sizes {
                 w7_iterations: 3_000_000,
                 server_entries: 100_000,
                 server_requests: 60_000,
+                interp_entries: 10_000,
+                interp_requests: 40_000,
             },
             Mode::Default => Sizes {
                 w3_passes: 15,
@@ -137,6 +159,8 @@ impl Sizes {
                 w7_iterations: 8_000_000,
                 server_entries: 1_000_000,
                 server_requests: 150_000,
+                interp_entries: 100_000,
+                interp_requests: 100_000,
             },
             Mode::Full => Sizes {
                 w3_passes: 40,
@@ -147,6 +171,8 @@ impl Sizes {
                 w7_iterations: 32_000_000,
                 server_entries: 2_000_000,
                 server_requests: 600_000,
+                interp_entries: 1_000_000,
+                interp_requests: 600_000,
             },
         }
     }
@@ -186,6 +212,11 @@ impl Workload for Shape {
                 count(sz.server_entries as u64),
                 count(sz.server_requests)
             ),
+            Shape::Interp => format!(
+                "{} accounts, {} requests",
+                count(sz.interp_entries as u64),
+                count(sz.interp_requests)
+            ),
         }
     }
 
@@ -197,6 +228,7 @@ impl Workload for Shape {
             Shape::W6 => w6(heap, &sizes, run),
             Shape::W7 => w7(heap, &sizes, run),
             Shape::Server => server(heap, &sizes, run),
+            Shape::Interp => interp(heap, &sizes, run),
         }
     }
 }
@@ -515,5 +547,48 @@ fn server(heap: &Heap, sizes: &Sizes, run: &Run<'_>) -> Work {
     work.latency = Some(latency);
     // The run's process exits next: tearing the long-lived graph down would only cost time.
     std::mem::forget(table);
+    work
+}
+
+// ---------------------------------------------------------------------------------------------
+// Interp: a Scheme service on the interpreter, one procedure call an operation.
+
+/// The service's program.
+const SERVICE: &str = include_str!("service.scm");
+
+fn interp(heap: &Heap, sizes: &Sizes, run: &Run<'_>) -> Work {
+    let m = heap.attach();
+    let scheme = Interp::new(heap);
+    let open = format!("(open! {})", sizes.interp_entries.max(1));
+    let handle = scheme
+        .run(&m, SERVICE)
+        .and_then(|_| scheme.run(&m, &open))
+        .and_then(|_| scheme.eval_str(&m, "handle"))
+        .unwrap_or_else(|e| panic!("service.scm: {e}"));
+    // As the server's: the long-lived table sits in the oldest generation when measuring starts.
+    heap.collect();
+    let machine = Machine::new(&scheme, &m);
+    let setup_calls = scheme.calls();
+    let mut latency = histogram();
+    run.begin();
+    let mut work = Work::default();
+    for k in 0..sizes.interp_requests {
+        let t = Instant::now();
+        let arg = Value::Int(i64::try_from(k).expect("fewer than 2^63 requests"));
+        match machine.apply(handle.clone(), vec![arg]) {
+            Ok(Value::Int(balance)) => work.checksum = work.checksum.wrapping_add(balance as u64),
+            Ok(other) => panic!("request {k} returned {other:?}"),
+            Err(e) => panic!("request {k}: {e}"),
+        }
+        latency.saturating_record(t.elapsed().as_nanos() as u64);
+        if k % 16 == 0 && run.expired() {
+            work.capped = true;
+            break;
+        }
+    }
+    run.end();
+    drop(machine);
+    work.ops = scheme.calls() - setup_calls;
+    work.latency = Some(latency);
     work
 }
