@@ -1,4 +1,4 @@
-//! Collector throughput against CPython (shared/WORKLOADS.md C1–C4): the same graph shapes
+//! Collector throughput against CPython (C1–C4 of gc-bench's README): the same graph shapes
 //! built in gc-core (here, in-process) and in CPython (`python/cpython_gc.py`, shipped inside
 //! this binary and run with `python3`), one full collection timed in each.
 //!

@@ -1,6 +1,6 @@
-//! The built-in shapes of the threshold study: W3, W5, W6, W7 of `shared/WORKLOADS.md`, a
-//! "server" and "interp", a service written in Scheme, each a [`Workload`] sized by the
-//! study's [`Mode`].
+//! The built-in shapes of the threshold study: W3, W5, W6, W7 and W9, the "server", of
+//! gc-bench's README, and "interp", a service written in Scheme; each a [`Workload`] sized by
+//! the study's [`Mode`].
 //!
 //! Every node carries a [`Live`] token, so the study can report peak live objects. W5 and W6
 //! run the benches' own drivers ([`w5_churn::churn`], [`w6_threaded_churn::run`]) through their
