@@ -1,4 +1,4 @@
-"""CPython's side of gc-bench's collector comparison (shared/WORKLOADS.md, C1-C4).
+"""CPython's side of gc-bench's collector comparison (C1-C4, see gc-bench/README.md).
 
     python3 cpython_gc.py CASE N REPS
 

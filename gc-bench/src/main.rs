@@ -10,21 +10,22 @@
 //! Results go to `--out DIR` (default `gc-bench-out/<UTC timestamp>`): `summary.md`,
 //! `results.csv`/`results.json` (study), `cpython.csv`/`cpython.json`/`cpython.md`, `plots/*.svg`
 //! and `runs.log` (the study runs' standard error).
+//!
+//! The study is `gc_bench::study` run on the built-in shapes; each of its runs is this binary
+//! started again with the same arguments (see `gc_bench::study::sweep`).
 
 mod cpython;
 mod report;
-mod study;
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime};
 
 use clap::{Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
-
-use crate::study::shapes::Shape;
-use crate::study::{Failure, Mode, RunResult, RunSpec};
+use gc_bench::study::report::utc_timestamp;
+use gc_bench::study::shapes::Shape;
+use gc_bench::study::sweep::progress_bar;
+use gc_bench::study::{cores, Mode, Study};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -70,18 +71,12 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Cmd {
-    /// The CPython comparison (C1–C4), then the threshold study over shapes W3, W5, W6, W7 and
-    /// "server" (the default).
+    /// The CPython comparison (C1–C4), then the threshold study over shapes W3, W5, W6, W7,
+    /// "server" and "interp" (the default).
     Study,
     /// Only the CPython comparison: one full collection of the same graph in gc-core (1 and 2
     /// workers) and in CPython.
     Cpython,
-    /// Runs one study setting and prints its result (used by `study`, one process per run).
-    #[command(hide = true)]
-    RunOne {
-        #[arg(long)]
-        spec: String,
-    },
 }
 
 fn main() -> ExitCode {
@@ -95,10 +90,12 @@ fn main() -> ExitCode {
     } else {
         Mode::Default
     };
+    let study = study(&cli, mode);
+    // A run of the sweep is this binary started again: it runs and exits here.
+    study.serve_child();
     let result = match &cli.command {
-        Some(Cmd::RunOne { spec }) => run_one(spec),
-        Some(Cmd::Cpython) => main_job(&cli, mode, false),
-        Some(Cmd::Study) | None => main_job(&cli, mode, true),
+        Some(Cmd::Cpython) => main_job(&cli, mode, None),
+        Some(Cmd::Study) | None => main_job(&cli, mode, Some(&study)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -109,19 +106,15 @@ fn main() -> ExitCode {
     }
 }
 
-/// The child side of the study: run one spec, print its result, exit without tearing down.
-fn run_one(spec: &str) -> Result<(), String> {
-    let spec: RunSpec = serde_json::from_str(spec).map_err(|e| format!("bad --spec: {e}"))?;
-    let result = study::run_one(&spec)?;
-    let json = serde_json::to_string(&result).map_err(|e| e.to_string())?;
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "{}{json}", study::RESULT_PREFIX).map_err(|e| e.to_string())?;
-    stdout.flush().map_err(|e| e.to_string())?;
-    // The heap still holds the shape's objects; the process ends here rather than collect them.
-    std::process::exit(0)
+/// The threshold study of the shapes `--shapes` names (all by default).
+fn study(cli: &Cli, mode: Mode) -> Study {
+    Shape::ALL
+        .into_iter()
+        .filter(|s| cli.shapes.is_empty() || cli.shapes.contains(s))
+        .fold(Study::new(mode).traces(cli.traces), Study::workload)
 }
 
-fn main_job(cli: &Cli, mode: Mode, with_study: bool) -> Result<(), String> {
+fn main_job(cli: &Cli, mode: Mode, study: Option<&Study>) -> Result<(), String> {
     let started = Instant::now();
     let stamp = utc_timestamp(SystemTime::now());
     let out = cli
@@ -132,11 +125,11 @@ fn main_job(cli: &Cli, mode: Mode, with_study: bool) -> Result<(), String> {
     println!(
         "gc-bench: {} run on {} cores; results go to {}",
         mode.name(),
-        study::cores(),
+        cores(),
         out.display()
     );
 
-    let comparison = if with_study && cli.no_cpython {
+    let comparison = if study.is_some() && cli.no_cpython {
         None
     } else {
         let c = run_comparison(mode, &cli.python, !cli.no_pool, &out);
@@ -146,72 +139,40 @@ fn main_job(cli: &Cli, mode: Mode, with_study: bool) -> Result<(), String> {
         Some(c)
     };
 
-    let mut meta = report::Meta {
-        mode,
-        started_utc: stamp,
-        cores: study::cores(),
-        python: comparison.as_ref().and_then(|c| c.python.clone().ok()),
-        sizes: mode.sizes(),
-        cap_s: mode.cap().as_secs_f64(),
-        settings_per_shape: mode.grid().len(),
-        seconds: 0.0,
-    };
-    let study_md = if with_study {
-        let shapes: Vec<Shape> = if cli.shapes.is_empty() {
-            Shape::ALL.to_vec()
-        } else {
-            Shape::ALL
-                .into_iter()
-                .filter(|s| cli.shapes.contains(s))
-                .collect()
-        };
-        let (results, failures) = sweep(mode, &shapes, &out, cli.traces);
-        meta.seconds = started.elapsed().as_secs_f64();
-        let md = report::write_study(&out, &results, &failures, &meta)?;
-        let pareto = report::frontier_flags(&results);
-        println!("\nThreshold study: CPython's default setting and the Pareto frontier (★) of each shape\n");
-        println!("{}", report::study_terminal(&results, &pareto));
-        if !failures.is_empty() {
-            println!("{} run(s) without a result:", failures.len());
-            for f in &failures {
-                println!("  {} {}: {}", f.shape.name(), f.setting.label(), f.error);
+    let study_md = match study {
+        Some(study) => {
+            let sweep = study.run(&out)?;
+            println!("\nThreshold study: CPython's default setting and the Pareto frontier (★) of each shape\n");
+            println!("{}", sweep.terminal());
+            if !sweep.failures.is_empty() {
+                println!("{} run(s) without a result:", sweep.failures.len());
+                for f in &sweep.failures {
+                    println!("  {} {}: {}", f.shape, f.setting.label(), f.error);
+                }
             }
+            Some(sweep.markdown)
         }
-        Some(md)
-    } else {
-        None
+        None => None,
     };
-    meta.seconds = started.elapsed().as_secs_f64();
-    report::write_summary(&out, &meta, comparison.as_ref(), study_md.as_deref())?;
+    let header = report::Header {
+        started_utc: stamp,
+        mode,
+        cores: cores(),
+        seconds: started.elapsed().as_secs_f64(),
+        python: comparison.as_ref().and_then(|c| c.python.clone().ok()),
+    };
+    report::write_summary(&out, &header, comparison.as_ref(), study_md.as_deref())?;
     println!(
         "Done in {:.0} s. Results: {}",
-        meta.seconds,
+        header.seconds,
         out.join("summary.md").display()
     );
     println!("{}", out.display());
     Ok(())
 }
 
-fn spinner(len: Option<u64>) -> ProgressBar {
-    let pb = match len {
-        Some(n) => ProgressBar::new(n).with_style(
-            ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] {bar:32.cyan/blue} {pos}/{len} (eta {eta}) {msg}",
-            )
-            .expect("a valid template")
-            .progress_chars("=> "),
-        ),
-        None => ProgressBar::new_spinner().with_style(
-            ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
-                .expect("a valid template"),
-        ),
-    };
-    pb.enable_steady_tick(Duration::from_millis(120));
-    pb
-}
-
 fn run_comparison(mode: Mode, python: &str, pool: bool, out: &Path) -> cpython::Comparison {
-    let pb = spinner(None);
+    let pb = progress_bar(None);
     let c = cpython::compare(mode, python, pool, out, |msg| {
         pb.set_message(format!("CPython comparison: {msg}"));
         if pb.is_hidden() {
@@ -225,98 +186,9 @@ fn run_comparison(mode: Mode, python: &str, pool: bool, out: &Path) -> cpython::
     c
 }
 
-/// Runs every shape under every setting of the grid, one child process each.
-fn sweep(mode: Mode, shapes: &[Shape], out: &Path, traces: bool) -> (Vec<RunResult>, Vec<Failure>) {
-    let grid = mode.grid();
-    let trace_dir = out.join("traces");
-    if traces {
-        if let Err(e) = std::fs::create_dir_all(&trace_dir) {
-            eprintln!("{}: {e}; no traces", trace_dir.display());
-        }
-    }
-    let total = (grid.len() * shapes.len()) as u64;
-    let log = out.join("runs.log");
-    let timeout = mode.cap() * 4 + Duration::from_secs(120);
-    let pb = spinner(Some(total));
-    let mut results = Vec::new();
-    let mut failures = Vec::new();
-    for &shape in shapes {
-        for setting in &grid {
-            pb.set_message(format!("{} {}", shape.name(), setting.label()));
-            let spec = RunSpec {
-                shape,
-                setting: *setting,
-                sizes: mode.sizes(),
-                cap_ms: mode.cap().as_millis() as u64,
-                seed: gc_bench::workloads::SEED,
-                trace: traces.then(|| {
-                    let name = setting.label().replace(['/', ' ', '%'], "_");
-                    trace_dir.join(format!("{}-{name}.csv", shape.name()))
-                }),
-            };
-            match study::run_child(&spec, &log, timeout) {
-                Ok(r) => {
-                    if pb.is_hidden() {
-                        eprintln!(
-                            "[{}/{total}] {} {}: {} {}/s, p99 pause {}",
-                            pb.position() + 1,
-                            shape.name(),
-                            setting.label(),
-                            report::fmt_count(r.throughput_ops_s),
-                            shape.op_unit(),
-                            report::fmt_ns(r.pause.p99 as f64)
-                        );
-                    }
-                    results.push(r);
-                }
-                Err(error) => {
-                    pb.println(format!("{} {}: {error}", shape.name(), setting.label()));
-                    failures.push(Failure {
-                        shape,
-                        setting: *setting,
-                        error,
-                    });
-                }
-            }
-            pb.inc(1);
-        }
-    }
-    pb.finish_and_clear();
-    (results, failures)
-}
-
-/// `2026-05-01T12:30:05Z` for `t`.
-fn utc_timestamp(t: SystemTime) -> String {
-    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3_600,
-        rem % 3_600 / 60,
-        rem % 60
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn timestamps_are_utc_calendar_dates() {
-        assert_eq!(utc_timestamp(UNIX_EPOCH), "1970-01-01T00:00:00Z");
-        let t = UNIX_EPOCH + Duration::from_secs(1_709_210_096); // a leap day
-        assert_eq!(utc_timestamp(t), "2024-02-29T12:34:56Z");
-    }
 
     #[test]
     fn the_cli_parses() {

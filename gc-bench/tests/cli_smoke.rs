@@ -59,8 +59,8 @@ fn quick_smoke_run_writes_every_output() {
     let runs = results["results"].as_array().expect("a list of results");
     let failures = results["failures"].as_array().expect("a list of failures");
     assert!(failures.is_empty(), "{failures:?}");
-    // 5 shapes × 2 smoke settings.
-    assert_eq!(runs.len(), 10);
+    // 6 shapes × 2 smoke settings.
+    assert_eq!(runs.len(), 12);
     for r in runs {
         assert!(r["ops"].as_u64().unwrap() > 0, "{r}");
         assert!(r["throughput_ops_s"].as_f64().unwrap() > 0.0);
@@ -85,7 +85,7 @@ fn quick_smoke_run_writes_every_output() {
     assert!(pareto.iter().any(|p| p.as_bool().unwrap()));
 
     let (headers, rows) = csv_rows(&dir.join("results.csv"));
-    assert_eq!(rows.len(), 10);
+    assert_eq!(rows.len(), 12);
     for h in [
         "shape",
         "t0",
@@ -104,7 +104,7 @@ fn quick_smoke_run_writes_every_output() {
     let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
     assert!(summary.contains("## The threshold study"));
     assert!(summary.contains("## Full collections against CPython"));
-    for shape in ["w3", "w5", "w6", "w7", "server"] {
+    for shape in ["w3", "w5", "w6", "w7", "server", "interp"] {
         for kind in ["pareto", "pauses", "mmu"] {
             let plot = format!("plots/{kind}-{shape}.svg");
             svg(&dir.join(&plot));

@@ -1,4 +1,4 @@
-//! The workloads of `shared/WORKLOADS.md` on the peer collectors (dev-dependencies only).
+//! The workloads of gc-bench's README on the peer collectors (dev-dependencies only).
 //!
 //! Each module mirrors `gc_bench::workloads`: the same parameters, the same seeded choices and
 //! the same checksum, so `tests/peers.rs` can check them against the `Rc`/`Arc` versions. Each

@@ -1,4 +1,4 @@
-//! Collector throughput against CPython (shared/WORKLOADS.md C1–C4): the same graph shapes
+//! Collector throughput against CPython (C1–C4 of gc-bench's README): the same graph shapes
 //! built in gc-core (here, in-process) and in CPython (`python/cpython_gc.py`, shipped inside
 //! this binary and run with `python3`), one full collection timed in each.
 //!
@@ -22,7 +22,7 @@ use std::time::Instant;
 use gc_core::{CallbackId, Config, Gc, GcCell, Heap, Phase, PhaseTimes, Trace};
 use serde::{Deserialize, Serialize};
 
-use crate::study::Mode;
+use gc_bench::study::Mode;
 
 /// The CPython script, shipped inside the binary and written next to the results.
 pub const SCRIPT: &str = include_str!("../../python/cpython_gc.py");

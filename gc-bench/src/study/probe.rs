@@ -118,6 +118,11 @@ impl Probe {
         self.started.set(now).expect("a run begins once");
     }
 
+    /// Whether the measured phase has started.
+    pub fn has_begun(&self) -> bool {
+        self.started.get().is_some()
+    }
+
     /// The start of the measured phase (`begin` must have been called).
     pub fn started(&self) -> Instant {
         *self.started.get().expect("begin() first")

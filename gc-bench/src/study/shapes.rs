@@ -1,5 +1,6 @@
-//! The workload shapes the threshold study sweeps: W3, W5, W6, W7 of `shared/WORKLOADS.md`
-//! and a "server".
+//! The built-in shapes of the threshold study: W3, W5, W6, W7 and W9, the "server", of
+//! gc-bench's README, and "interp", a service written in Scheme; each a [`Workload`] sized by
+//! the study's [`Mode`].
 //!
 //! Every node carries a [`Live`] token, so the study can report peak live objects. W5 and W6
 //! run the benches' own drivers ([`w5_churn::churn`], [`w6_threaded_churn::run`]) through their
@@ -15,21 +16,25 @@
 //! | W6 | as W5, split over threads sharing `10 × threads` mutex-protected root vectors of 50 | the roots and what they reach |
 //! | W7 | allocate a node, point it at itself, drop it | none |
 //! | server | one request: 32–96 objects, 10 % of requests cyclic, 1 % replace a long-lived entry | 10^6 long-lived entries (fewer in quick runs) |
+//! | interp | one procedure call of a Scheme service (`service.scm`, on [`crate::interp`]): requests that build, map, filter and fold lists with closures and leave a cyclic environment each, a ring of pairs every tenth | 10^5 accounts, closures over their own state in a tree (fewer in quick runs) |
 //!
-//! W5 and W6 always do their whole operation count; the others stop at the budget.
+//! W5 and W6 always do their whole operation count; the others stop at the budget. The server
+//! and interp shapes end their setup with a full collection and time each request.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
-use gc_bench::workloads::w5_churn::{self, Multiref};
-use gc_bench::workloads::w6_threaded_churn::{self, make_roots};
-use gc_bench::workloads::{below, rng, tree_depths, tree_nodes};
-use gc_core::hdrhistogram::Histogram;
+use crate::interp::{Interp, Machine, Value};
+use crate::workloads::w5_churn::{self, Multiref};
+use crate::workloads::w6_threaded_churn::{self, make_roots};
+use crate::workloads::{below, rng, tree_depths, tree_nodes};
 use gc_core::{Gc, GcCell, Heap, Mutator, Trace};
 use serde::{Deserialize, Serialize};
 
 use super::live::{self, Live};
-use super::probe::Probe;
+use super::measure::histogram;
+use super::workload::{Run, Work, Workload};
+use super::{cores, Mode};
 
 /// A shape of the study.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
@@ -40,11 +45,21 @@ pub enum Shape {
     W6,
     W7,
     Server,
+    Interp,
 }
 
 impl Shape {
-    pub const ALL: [Shape; 5] = [Shape::W3, Shape::W5, Shape::W6, Shape::W7, Shape::Server];
+    /// Every shape, in the order the study runs them.
+    pub const ALL: [Shape; 6] = [
+        Shape::W3,
+        Shape::W5,
+        Shape::W6,
+        Shape::W7,
+        Shape::Server,
+        Shape::Interp,
+    ];
 
+    /// The shape's name: `w3`, …, `server`.
     pub fn name(self) -> &'static str {
         match self {
             Shape::W3 => "w3",
@@ -52,9 +67,11 @@ impl Shape {
             Shape::W6 => "w6",
             Shape::W7 => "w7",
             Shape::Server => "server",
+            Shape::Interp => "interp",
         }
     }
 
+    /// What the shape does and what one operation is.
     pub fn describe(self) -> &'static str {
         match self {
             Shape::W3 => "W3 binary trees with parent pointers (op = node)",
@@ -64,15 +81,18 @@ impl Shape {
             }
             Shape::W7 => "W7 self-cycle churn (op = allocate, self-link, drop)",
             Shape::Server => "server: long-lived entries + request-sized garbage (op = request)",
+            Shape::Interp => "interp: a Scheme service on gc_bench::interp (op = procedure call)",
         }
     }
 
+    /// What one operation is, plural.
     pub fn op_unit(self) -> &'static str {
         match self {
             Shape::W3 => "nodes",
             Shape::W5 | Shape::W6 => "ops",
             Shape::W7 => "iterations",
             Shape::Server => "requests",
+            Shape::Interp => "calls",
         }
     }
 }
@@ -93,28 +113,123 @@ pub struct Sizes {
     /// Server: long-lived entries and requests.
     pub server_entries: usize,
     pub server_requests: u64,
+    /// Interp: accounts of the service's long-lived table, and requests.
+    pub interp_entries: usize,
+    pub interp_requests: u64,
 }
 
-/// What a shape did in its measured phase.
-#[derive(Debug, Default)]
-pub struct Work {
-    pub ops: u64,
-    /// Stopped at the wall-clock budget before doing all its work.
-    pub capped: bool,
-    /// Per-request latency (server only), ns.
-    pub latency: Option<Histogram<u64>>,
-    /// A checksum of values read, so the work cannot be optimised away.
-    pub checksum: u64,
+impl Sizes {
+    /// The work of one run at `mode`.
+    pub fn for_mode(mode: Mode) -> Sizes {
+        let threads = match mode {
+            Mode::Full => cores().max(2),
+            _ => 2,
+        };
+        match mode {
+            Mode::Smoke => Sizes {
+                w3_passes: 1,
+                w3_max_depth: 8,
+                w5_ops: 30_000,
+                w6_ops: 30_000,
+                w6_threads: threads,
+                w7_iterations: 100_000,
+                server_entries: 10_000,
+                server_requests: 500,
+                interp_entries: 1_000,
+                interp_requests: 2_000,
+            },
+            Mode::Quick => Sizes {
+                w3_passes: 6,
+                w3_max_depth: 11,
+                w5_ops: 5_000_000,
+                w6_ops: 4_000_000,
+                w6_threads: threads,
+                w7_iterations: 3_000_000,
+                server_entries: 100_000,
+                server_requests: 60_000,
+                interp_entries: 10_000,
+                interp_requests: 40_000,
+            },
+            Mode::Default => Sizes {
+                w3_passes: 15,
+                w3_max_depth: 11,
+                w5_ops: 15_000_000,
+                w6_ops: 10_000_000,
+                w6_threads: threads,
+                w7_iterations: 8_000_000,
+                server_entries: 1_000_000,
+                server_requests: 150_000,
+                interp_entries: 100_000,
+                interp_requests: 100_000,
+            },
+            Mode::Full => Sizes {
+                w3_passes: 40,
+                w3_max_depth: 11,
+                w5_ops: 40_000_000,
+                w6_ops: 40_000_000,
+                w6_threads: threads,
+                w7_iterations: 32_000_000,
+                server_entries: 2_000_000,
+                server_requests: 600_000,
+                interp_entries: 1_000_000,
+                interp_requests: 600_000,
+            },
+        }
+    }
 }
 
-/// Runs `shape` on `heap`; calls `probe.begin()` when the measured phase starts.
-pub fn run(shape: Shape, heap: &Heap, sizes: &Sizes, seed: u64, probe: &Probe) -> Work {
-    match shape {
-        Shape::W3 => w3(heap, sizes, probe),
-        Shape::W5 => w5(heap, sizes, seed, probe),
-        Shape::W6 => w6(heap, sizes, seed, probe),
-        Shape::W7 => w7(heap, sizes, probe),
-        Shape::Server => server(heap, sizes, seed, probe),
+impl Workload for Shape {
+    fn name(&self) -> &str {
+        Shape::name(*self)
+    }
+
+    fn describe(&self) -> String {
+        Shape::describe(*self).to_owned()
+    }
+
+    fn op_unit(&self) -> &str {
+        Shape::op_unit(*self)
+    }
+
+    fn size(&self, mode: Mode) -> String {
+        let sz = Sizes::for_mode(mode);
+        let count = |n: u64| super::report::fmt_count(n as f64);
+        match self {
+            Shape::W3 => format!(
+                "{} pass(es) over trees of depth 4 to {}",
+                sz.w3_passes,
+                sz.w3_max_depth - 1
+            ),
+            Shape::W5 => format!("{} operations", count(sz.w5_ops)),
+            Shape::W6 => format!(
+                "{} operations on {} threads",
+                count(sz.w6_ops),
+                sz.w6_threads
+            ),
+            Shape::W7 => format!("{} iterations", count(sz.w7_iterations)),
+            Shape::Server => format!(
+                "{} long-lived entries, {} requests",
+                count(sz.server_entries as u64),
+                count(sz.server_requests)
+            ),
+            Shape::Interp => format!(
+                "{} accounts, {} requests",
+                count(sz.interp_entries as u64),
+                count(sz.interp_requests)
+            ),
+        }
+    }
+
+    fn run(&self, heap: &Heap, run: &Run<'_>) -> Work {
+        let sizes = Sizes::for_mode(run.mode());
+        match self {
+            Shape::W3 => w3(heap, &sizes, run),
+            Shape::W5 => w5(heap, &sizes, run),
+            Shape::W6 => w6(heap, &sizes, run),
+            Shape::W7 => w7(heap, &sizes, run),
+            Shape::Server => server(heap, &sizes, run),
+            Shape::Interp => interp(heap, &sizes, run),
+        }
     }
 }
 
@@ -161,9 +276,9 @@ impl Tree {
     }
 }
 
-fn w3(heap: &Heap, sizes: &Sizes, probe: &Probe) -> Work {
+fn w3(heap: &Heap, sizes: &Sizes, run: &Run<'_>) -> Work {
     let m = heap.attach();
-    probe.begin();
+    run.begin();
     let mut work = Work::default();
     'passes: for _ in 0..sizes.w3_passes {
         let long_lived = Tree::build(&m, sizes.w3_max_depth - 1);
@@ -175,7 +290,7 @@ fn w3(heap: &Heap, sizes: &Sizes, probe: &Probe) -> Work {
                 work.ops += tree_nodes(depth);
                 drop(tree);
                 m.safepoint();
-                if probe.expired() {
+                if run.expired() {
                     work.capped = true;
                     break 'passes;
                 }
@@ -183,7 +298,7 @@ fn w3(heap: &Heap, sizes: &Sizes, probe: &Probe) -> Work {
         }
         work.checksum = work.checksum.wrapping_add(long_lived.check());
     }
-    probe.end();
+    run.end();
     work
 }
 
@@ -256,16 +371,16 @@ impl Multiref for Counted {
     }
 }
 
-fn w5(heap: &Heap, sizes: &Sizes, seed: u64, probe: &Probe) -> Work {
+fn w5(heap: &Heap, sizes: &Sizes, run: &Run<'_>) -> Work {
     let ctx = CountedCtx(heap.attach());
     let p = w5_churn::Params {
         ops: sizes.w5_ops as usize,
-        seed,
+        seed: run.seed(),
         ..w5_churn::Params::default()
     };
-    probe.begin();
+    run.begin();
     let checksum = w5_churn::churn::<Counted>(&ctx, &p);
-    probe.end();
+    run.end();
     Work {
         ops: p.ops as u64,
         checksum,
@@ -273,18 +388,18 @@ fn w5(heap: &Heap, sizes: &Sizes, seed: u64, probe: &Probe) -> Work {
     }
 }
 
-fn w6(heap: &Heap, sizes: &Sizes, seed: u64, probe: &Probe) -> Work {
+fn w6(heap: &Heap, sizes: &Sizes, run: &Run<'_>) -> Work {
     let p = w6_threaded_churn::Params {
         ops: sizes.w6_ops as usize,
         threads: sizes.w6_threads.max(1),
-        seed,
+        seed: run.seed(),
         ..w6_threaded_churn::Params::default()
     };
     let roots = make_roots::<Counted>(&CountedCtx(heap.attach()), &p);
-    probe.begin();
+    run.begin();
     let (checksum, _) =
         w6_threaded_churn::run::<Counted, _>(&roots, &p, |_| CountedCtx(heap.attach()));
-    probe.end();
+    run.end();
     drop(roots);
     Work {
         ops: p.total_ops(),
@@ -303,9 +418,9 @@ struct SelfLoop {
     _live: Live,
 }
 
-fn w7(heap: &Heap, sizes: &Sizes, probe: &Probe) -> Work {
+fn w7(heap: &Heap, sizes: &Sizes, run: &Run<'_>) -> Work {
     let m = heap.attach();
-    probe.begin();
+    run.begin();
     let mut work = Work::default();
     for i in 0..sizes.w7_iterations {
         let node = m.alloc(SelfLoop {
@@ -315,12 +430,12 @@ fn w7(heap: &Heap, sizes: &Sizes, probe: &Probe) -> Work {
         node.me.set(Some(node.clone()));
         drop(node);
         work.ops += 1;
-        if i % CHECK_EVERY == 0 && probe.expired() {
+        if i % CHECK_EVERY == 0 && run.expired() {
             work.capped = true;
             break;
         }
     }
-    probe.end();
+    run.end();
     work
 }
 
@@ -370,9 +485,9 @@ const UPDATE_PERCENT: usize = 1;
 /// Links from each long-lived entry to random others (so the long-lived graph has cycles).
 const ENTRY_LINKS: usize = 2;
 
-fn server(heap: &Heap, sizes: &Sizes, seed: u64, probe: &Probe) -> Work {
+fn server(heap: &Heap, sizes: &Sizes, run: &Run<'_>) -> Work {
     let m = heap.attach();
-    let mut rng = rng(seed);
+    let mut rng = rng(run.seed());
     let n = sizes.server_entries.max(1);
     let mut table: Vec<Gc<Entry>> = (0..n).map(|i| entry(&m, i as u64)).collect();
     for e in &table {
@@ -384,8 +499,8 @@ fn server(heap: &Heap, sizes: &Sizes, seed: u64, probe: &Probe) -> Work {
     // Setup ends with a full collection: the long-lived graph sits in the oldest generation
     // when measuring starts, as in a server that has been up for a while.
     heap.collect();
-    let mut latency = super::histogram();
-    probe.begin();
+    let mut latency = histogram();
+    run.begin();
     let mut work = Work::default();
     for r in 0..sizes.server_requests {
         let t = Instant::now();
@@ -423,14 +538,57 @@ fn server(heap: &Heap, sizes: &Sizes, seed: u64, probe: &Probe) -> Work {
         m.safepoint();
         latency.saturating_record(t.elapsed().as_nanos() as u64);
         work.ops += 1;
-        if r % 16 == 0 && probe.expired() {
+        if r % 16 == 0 && run.expired() {
             work.capped = true;
             break;
         }
     }
-    probe.end();
+    run.end();
     work.latency = Some(latency);
     // The run's process exits next: tearing the long-lived graph down would only cost time.
     std::mem::forget(table);
+    work
+}
+
+// ---------------------------------------------------------------------------------------------
+// Interp: a Scheme service on the interpreter, one procedure call an operation.
+
+/// The service's program.
+const SERVICE: &str = include_str!("service.scm");
+
+fn interp(heap: &Heap, sizes: &Sizes, run: &Run<'_>) -> Work {
+    let m = heap.attach();
+    let scheme = Interp::new(heap);
+    let open = format!("(open! {})", sizes.interp_entries.max(1));
+    let handle = scheme
+        .run(&m, SERVICE)
+        .and_then(|_| scheme.run(&m, &open))
+        .and_then(|_| scheme.eval_str(&m, "handle"))
+        .unwrap_or_else(|e| panic!("service.scm: {e}"));
+    // As the server's: the long-lived table sits in the oldest generation when measuring starts.
+    heap.collect();
+    let machine = Machine::new(&scheme, &m);
+    let setup_calls = scheme.calls();
+    let mut latency = histogram();
+    run.begin();
+    let mut work = Work::default();
+    for k in 0..sizes.interp_requests {
+        let t = Instant::now();
+        let arg = Value::Int(i64::try_from(k).expect("fewer than 2^63 requests"));
+        match machine.apply(handle.clone(), vec![arg]) {
+            Ok(Value::Int(balance)) => work.checksum = work.checksum.wrapping_add(balance as u64),
+            Ok(other) => panic!("request {k} returned {other:?}"),
+            Err(e) => panic!("request {k}: {e}"),
+        }
+        latency.saturating_record(t.elapsed().as_nanos() as u64);
+        if k % 16 == 0 && run.expired() {
+            work.capped = true;
+            break;
+        }
+    }
+    run.end();
+    drop(machine);
+    work.ops = scheme.calls() - setup_calls;
+    work.latency = Some(latency);
     work
 }

@@ -1,6 +1,6 @@
-//! The benchmark workloads W1–W8 of `shared/WORKLOADS.md`.
+//! The benchmark workloads W1–W8 (gc-bench's README describes them).
 //!
-//! One module per workload. Each has a `Params` struct (`Default` is the size WORKLOADS.md
+//! One module per workload. Each has a `Params` struct (`Default` is the size the README
 //! gives; `small()` is a size for tests) and one function per implementation:
 //!
 //! - `gc_core(&Heap, &Params) -> Outcome`: the workload on a gc-core heap. The function attaches

@@ -1,16 +1,17 @@
-//! Output of a run: CSV and JSON of everything measured, a Markdown summary and SVG plots.
-
-pub mod plots;
+//! The study's output: `results.json` and `results.csv` with everything measured, the
+//! Markdown summary, a short terminal table, and the plots of [`plots`].
 
 use std::fmt::Write as _;
 use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use crate::cpython::{Case, Comparison, Row};
-use crate::study::metrics::pareto_frontier;
-use crate::study::shapes::{Shape, Sizes};
-use crate::study::{Failure, Mode, RunResult, GRID_DOC};
+use super::measure::{Failure, RunResult};
+use super::metrics::pareto_frontier;
+use super::plots;
+use super::workload::Workload;
+use super::Mode;
 
 /// `1.23 µs`, `45.6 ms`: a duration in ns with three significant digits.
 pub fn fmt_ns(ns: f64) -> String {
@@ -54,11 +55,8 @@ pub fn fmt_count(v: f64) -> String {
     }
 }
 
-fn opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
-    v.map_or_else(|| "–".into(), f)
-}
-
-fn join(v: &[u64]) -> String {
+/// `1/2/3`.
+pub fn join(v: &[u64]) -> String {
     v.iter().map(u64::to_string).collect::<Vec<_>>().join("/")
 }
 
@@ -72,12 +70,17 @@ fn collections_cell(r: &RunResult) -> String {
     }
 }
 
-fn write_json(path: &Path, value: &impl Serialize) -> Result<(), String> {
+/// Writes `value` as pretty JSON.
+pub fn write_json(path: &Path, value: &impl Serialize) -> Result<(), String> {
     let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
     std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn write_csv<T: Serialize>(path: &Path, rows: impl IntoIterator<Item = T>) -> Result<(), String> {
+/// Writes one CSV row per item of `rows`, with a header.
+pub fn write_csv<T: Serialize>(
+    path: &Path,
+    rows: impl IntoIterator<Item = T>,
+) -> Result<(), String> {
     let err = |e: csv::Error| format!("{}: {e}", path.display());
     let mut w = csv::Writer::from_path(path).map_err(err)?;
     for row in rows {
@@ -86,156 +89,29 @@ fn write_csv<T: Serialize>(path: &Path, rows: impl IntoIterator<Item = T>) -> Re
     w.flush().map_err(|e| format!("{}: {e}", path.display()))
 }
 
-// ---------------------------------------------------------------------------------------------
-// The CPython comparison.
-
-fn row_notes(r: &Row) -> String {
-    match r.case {
-        Case::C3 => format!(
-            "whole collection: CPython {}, gc-core {} (1w) / {} (2w)",
-            opt(r.cpython_ms, |v| fmt_ns(v * 1e6)),
-            fmt_ns(r.gc_core_1w_ms * 1e6),
-            fmt_ns(r.gc_core_2w_ms * 1e6)
-        ),
-        Case::C4 => {
-            let cols = |c: &Option<Vec<u64>>| c.as_deref().map_or_else(|| "–".into(), join);
-            format!(
-                "collections g0/g1/g2: CPython {}, gc-core {} (1w) / {} (2w); in collections: CPython {}, gc-core {} / {} ns/object",
-                cols(&r.cpython_collections),
-                cols(&r.gc_core_1w_collections),
-                cols(&r.gc_core_2w_collections),
-                opt(r.cpython_gc_ns_per_object, sig3),
-                opt(r.gc_core_1w_gc_ns_per_object, sig3),
-                opt(r.gc_core_2w_gc_ns_per_object, sig3),
-            )
-        }
-        _ => format!(
-            "collection: CPython {}, gc-core {} / {}",
-            opt(r.cpython_ms, |v| fmt_ns(v * 1e6)),
-            fmt_ns(r.gc_core_1w_ms * 1e6),
-            fmt_ns(r.gc_core_2w_ms * 1e6)
-        ),
-    }
-}
-
-/// The comparison as a Markdown table (also readable on a terminal).
-pub fn cpython_markdown(c: &Comparison) -> String {
-    let mut s = String::new();
-    match &c.python {
-        Ok(v) => {
-            let _ = writeln!(s, "CPython: {v} (`python3`), gc-core with 1 and 2 collector workers, its objects from {}. Ratio = CPython time / gc-core time (above 1: gc-core is faster).\n", c.allocator);
-        }
-        Err(e) => {
-            let _ = writeln!(
-                s,
-                "CPython was not measured: {e}. Only gc-core's columns are filled.\n"
-            );
-        }
-    }
-    let _ = writeln!(s, "| case | N | objects | CPython ns/obj | gc-core 1w ns/obj | gc-core 2w ns/obj | ratio 1w | ratio 2w | notes |");
-    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---|");
-    for r in &c.rows {
-        let _ = writeln!(
-            s,
-            "| {} {} | {} | {} | {} | {} | {} | {} | {} | {} |",
-            r.case.id(),
-            r.case.describe(),
-            fmt_count(r.n as f64),
-            r.objects,
-            opt(r.cpython_ns_per_object, sig3),
-            sig3(r.gc_core_1w_ns_per_object),
-            sig3(r.gc_core_2w_ns_per_object),
-            opt(r.ratio_1w, |v| format!("{}×", sig3(v))),
-            opt(r.ratio_2w, |v| format!("{}×", sig3(v))),
-            row_notes(r)
-        );
-    }
-    let split: Vec<_> = c
-        .measurements
-        .iter()
-        .filter_map(|m| m.phases.map(|p| (m, p)))
-        .collect();
-    if !split.is_empty() {
-        let _ = writeln!(s, "\ngc-core's collections by phase (`CollectionInfo::phases`), ns per object, each phase's median over the timed collections:\n");
-        let names = split[0].1.named().map(|(name, _)| name).join(" | ");
-        let _ = writeln!(s, "| case | N | workers | {names} |");
-        let _ = writeln!(s, "|---|---:|---:|{}", "---:|".repeat(6));
-        for (m, p) in split {
-            let times = p.named().map(|(_, t)| sig3(t)).join(" | ");
-            let _ = writeln!(
-                s,
-                "| {} | {} | {} | {times} |",
-                m.case.id(),
-                fmt_count(m.n as f64),
-                m.workers
-            );
-        }
-    }
-    s
-}
-
-#[derive(Serialize)]
-struct CpythonCsv<'a> {
-    case: &'a str,
-    n: usize,
-    objects: usize,
-    cpython_ns_per_object: Option<f64>,
-    gc_core_1w_ns_per_object: f64,
-    gc_core_2w_ns_per_object: f64,
-    ratio_1w: Option<f64>,
-    ratio_2w: Option<f64>,
-    cpython_ms: Option<f64>,
-    gc_core_1w_ms: f64,
-    gc_core_2w_ms: f64,
-    cpython_collections: String,
-    gc_core_1w_collections: String,
-    gc_core_2w_collections: String,
-}
-
-/// Writes `cpython.json`, `cpython.csv` and `cpython.md` into `out`.
-pub fn write_cpython(out: &Path, c: &Comparison) -> Result<(), String> {
-    write_json(&out.join("cpython.json"), c)?;
-    let cols = |v: &Option<Vec<u64>>| v.as_deref().map(join).unwrap_or_default();
-    write_csv(
-        &out.join("cpython.csv"),
-        c.rows.iter().map(|r| CpythonCsv {
-            case: r.case.id(),
-            n: r.n,
-            objects: r.objects,
-            cpython_ns_per_object: r.cpython_ns_per_object,
-            gc_core_1w_ns_per_object: r.gc_core_1w_ns_per_object,
-            gc_core_2w_ns_per_object: r.gc_core_2w_ns_per_object,
-            ratio_1w: r.ratio_1w,
-            ratio_2w: r.ratio_2w,
-            cpython_ms: r.cpython_ms,
-            gc_core_1w_ms: r.gc_core_1w_ms,
-            gc_core_2w_ms: r.gc_core_2w_ms,
-            cpython_collections: cols(&r.cpython_collections),
-            gc_core_1w_collections: cols(&r.gc_core_1w_collections),
-            gc_core_2w_collections: cols(&r.gc_core_2w_collections),
-        }),
-    )?;
-    let md = format!("# gc-core against CPython\n\n{}", cpython_markdown(c));
-    std::fs::write(out.join("cpython.md"), md).map_err(|e| e.to_string())
-}
-
-// ---------------------------------------------------------------------------------------------
-// The threshold study.
-
-/// The indices of the results of each shape that has any, in [`Shape::ALL`] order.
-fn by_shape(results: &[RunResult]) -> impl Iterator<Item = (Shape, Vec<usize>)> + '_ {
-    Shape::ALL.into_iter().filter_map(move |shape| {
+/// The indices of the results of each workload that has any, in the order of `workloads`.
+fn by_shape<'a>(
+    results: &'a [RunResult],
+    workloads: &'a [WorkloadInfo],
+) -> impl Iterator<Item = (&'a WorkloadInfo, Vec<usize>)> + 'a {
+    workloads.iter().filter_map(move |w| {
         let idx: Vec<usize> = (0..results.len())
-            .filter(|&i| results[i].shape == shape)
+            .filter(|&i| results[i].shape == w.name)
             .collect();
-        (!idx.is_empty()).then_some((shape, idx))
+        (!idx.is_empty()).then_some((w, idx))
     })
 }
 
-/// Whether each result is on its shape's throughput/p99-pause Pareto frontier.
+/// Whether each result is on its workload's throughput/p99-pause Pareto frontier.
 pub fn frontier_flags(results: &[RunResult]) -> Vec<bool> {
     let mut flags = vec![false; results.len()];
-    for (_, idx) in by_shape(results) {
+    let mut names: Vec<&str> = results.iter().map(|r| r.shape.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    for name in names {
+        let idx: Vec<usize> = (0..results.len())
+            .filter(|&i| results[i].shape == name)
+            .collect();
         let points: Vec<(f64, f64)> = idx
             .iter()
             .map(|&i| (results[i].throughput_ops_s, results[i].pause.p99 as f64))
@@ -296,7 +172,7 @@ struct StudyCsv<'a> {
 fn csv_row(r: &RunResult, pareto: bool) -> StudyCsv<'_> {
     let g = |v: &[u64], i: usize| v.get(i).copied().unwrap_or(0);
     StudyCsv {
-        shape: r.shape.name(),
+        shape: &r.shape,
         t0: r.setting.thresholds[0],
         t1: r.setting.thresholds[1],
         t2: r.setting.thresholds[2],
@@ -341,17 +217,41 @@ fn csv_row(r: &RunResult, pareto: bool) -> StudyCsv<'_> {
     }
 }
 
-/// Facts about the run, for the summary and the JSON.
+/// What the summary and the JSON say about a workload.
+#[derive(Debug, Clone, Serialize)]
+pub struct WorkloadInfo {
+    pub name: String,
+    pub describe: String,
+    pub op_unit: String,
+    /// What one run does at the study's mode.
+    pub size: String,
+}
+
+impl WorkloadInfo {
+    /// The information of `workload` at `mode`.
+    pub fn of(workload: &dyn Workload, mode: Mode) -> WorkloadInfo {
+        WorkloadInfo {
+            name: workload.name().to_owned(),
+            describe: workload.describe(),
+            op_unit: workload.op_unit().to_owned(),
+            size: workload.size(mode),
+        }
+    }
+}
+
+/// Facts about the study, for the summary and the JSON.
 #[derive(Debug, Clone, Serialize)]
 pub struct Meta {
     pub mode: Mode,
     pub started_utc: String,
     pub cores: usize,
-    pub python: Option<String>,
-    pub sizes: Sizes,
+    /// The wall-clock budget of one run's measured phase.
     pub cap_s: f64,
-    pub settings_per_shape: usize,
+    /// The settings every workload ran under (labels).
+    pub settings: Vec<String>,
+    /// The length of the sweep.
     pub seconds: f64,
+    pub workloads: Vec<WorkloadInfo>,
 }
 
 #[derive(Serialize)]
@@ -370,25 +270,24 @@ pub fn study_markdown(
     meta: &Meta,
 ) -> String {
     let mut s = String::new();
-    let sz = &meta.sizes;
     let _ = writeln!(
         s,
-        "Mode **{}**: {} settings per shape, each run in a fresh process; a run stops at {} s of \
-         measured time (marked *capped*). Work per run: W3 {} pass(es) over trees of depth 4 to {}, \
-         W5 {} ops, W6 {} ops on {} threads, W7 {} iterations, server {} long-lived entries + {} requests.\n",
+        "Mode **{}**: {} settings per workload, each run in a fresh process; a run stops at {} s \
+         of measured time (marked *capped*).\n",
         meta.mode.name(),
-        meta.settings_per_shape,
+        meta.settings.len(),
         meta.cap_s,
-        sz.w3_passes,
-        sz.w3_max_depth - 1,
-        fmt_count(sz.w5_ops as f64),
-        fmt_count(sz.w6_ops as f64),
-        sz.w6_threads,
-        fmt_count(sz.w7_iterations as f64),
-        fmt_count(sz.server_entries as f64),
-        fmt_count(sz.server_requests as f64),
     );
-    let _ = writeln!(s, "Grid:\n\n{GRID_DOC}\n");
+    let sizes: Vec<String> = meta
+        .workloads
+        .iter()
+        .filter(|w| !w.size.is_empty())
+        .map(|w| format!("- {}: {}", w.name, w.size))
+        .collect();
+    if !sizes.is_empty() {
+        let _ = writeln!(s, "Work per run:\n\n{}\n", sizes.join("\n"));
+    }
+    let _ = writeln!(s, "Settings: {}.\n", meta.settings.join(", "));
     let _ = writeln!(
         s,
         "Columns: *pause* is each stop of the world (HDR histograms of every collection's \
@@ -396,23 +295,24 @@ pub fn study_markdown(
          *work*; *MMU* (minimum mutator utilisation) counts each \
          collection from its `Start` to its `Stop` callback (scan, finalizers, tear-down) as time \
          the mutator lost (`results.csv` also has `mmu_stw_*`, counting only the stops of the \
-         world, which is what the other threads of W6 lose); *GC %* is that time over the run; *coll.* are collections of \
+         world, which is what the other threads of a multi-threaded workload lose); *GC %* is that time over the run; *coll.* are collections of \
          generations 0/1/2; *live* is the peak of live objects; *RSS* the peak resident set \
          (VmHWM) of the run's process. ★ marks the Pareto frontier of throughput against p99 \
          pause; (c) a capped run.\n"
     );
-    for (shape, idx) in by_shape(results) {
-        let _ = writeln!(s, "### {}\n", shape.describe());
+    for (shape, idx) in by_shape(results, &meta.workloads) {
+        let timed = idx.iter().any(|&i| results[i].request_latency.is_some());
+        let _ = writeln!(s, "### {}\n", shape.describe);
         let _ = writeln!(
             s,
             "| setting | {}/s | time | pauses | p50 | p90 | p99 | p99.9 | max | TTS p99 | work p99 | MMU 1ms | MMU 10ms | MMU 100ms | GC % | coll. | live | RSS |{}",
-            shape.op_unit(),
-            if shape == Shape::Server { " request p99 |" } else { "" }
+            shape.op_unit,
+            if timed { " latency p99 |" } else { "" }
         );
         let _ = writeln!(
             s,
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|{}",
-            if shape == Shape::Server { "---:|" } else { "" }
+            if timed { "---:|" } else { "" }
         );
         for &i in &idx {
             let r = &results[i];
@@ -442,8 +342,9 @@ pub fn study_markdown(
                 fmt_count(r.peak_live_objects as f64),
                 sig3(r.peak_rss_kb as f64 / 1024.0),
                 match r.request_latency {
-                    Some(l) if shape == Shape::Server => format!(" {} |", fmt_ns(l.p99 as f64)),
-                    _ => String::new(),
+                    Some(l) => format!(" {} |", fmt_ns(l.p99 as f64)),
+                    None if timed => " – |".to_owned(),
+                    None => String::new(),
                 }
             );
         }
@@ -461,7 +362,7 @@ pub fn study_markdown(
             best(&|r| -(r.pause.p99 as f64)),
             best(&|r| r.mmu_10ms),
         );
-        let n = shape.name();
+        let n = &shape.name;
         let _ = writeln!(
             s,
             "![throughput vs p99 pause](plots/pareto-{n}.svg)\n![pause distribution](plots/pauses-{n}.svg)\n![MMU](plots/mmu-{n}.svg)\n"
@@ -497,19 +398,26 @@ pub fn study_markdown(
     if !failures.is_empty() {
         let _ = writeln!(s, "### Runs without a result\n");
         for f in failures {
-            let _ = writeln!(s, "- {} {}: {}", f.shape.name(), f.setting.label(), f.error);
+            let _ = writeln!(s, "- {} {}: {}", f.shape, f.setting.label(), f.error);
         }
         s.push('\n');
     }
     s
 }
 
-/// A short terminal summary of the study: per shape, the CPython default and the frontier.
-pub fn study_terminal(results: &[RunResult], pareto: &[bool]) -> String {
+/// A short terminal summary of the study: per workload, the CPython default and the frontier.
+pub fn study_terminal(results: &[RunResult], workloads: &[WorkloadInfo]) -> String {
+    let pareto = frontier_flags(results);
+    let w = workloads
+        .iter()
+        .map(|w| w.name.len())
+        .max()
+        .unwrap_or(0)
+        .max(6);
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:<7} {:<22} {:>10} {:>9} {:>9} {:>9} {:>7} {:>7} {:>14} {:>8}",
+        "{:<w$} {:<22} {:>10} {:>9} {:>9} {:>9} {:>7} {:>7} {:>14} {:>8}",
         "shape",
         "setting",
         "ops/s",
@@ -521,15 +429,16 @@ pub fn study_terminal(results: &[RunResult], pareto: &[bool]) -> String {
         "coll g0/g1/g2",
         "RSS MB"
     );
-    for shape in Shape::ALL {
-        for (i, r) in results.iter().enumerate() {
-            if r.shape != shape || !(pareto[i] || r.setting.is_cpython_default()) {
+    for (shape, idx) in by_shape(results, workloads) {
+        for i in idx {
+            let r = &results[i];
+            if !(pareto[i] || r.setting.is_cpython_default()) {
                 continue;
             }
             let _ = writeln!(
                 s,
-                "{:<7} {:<22} {:>10} {:>9} {:>9} {:>9} {:>7.3} {:>7.3} {:>14} {:>8}",
-                shape.name(),
+                "{:<w$} {:<22} {:>10} {:>9} {:>9} {:>9} {:>7.3} {:>7.3} {:>14} {:>8}",
+                shape.name,
                 format!("{}{}", if pareto[i] { "★ " } else { "  " }, r.label),
                 fmt_count(r.throughput_ops_s),
                 fmt_ns(r.pause.p50 as f64),
@@ -568,65 +477,61 @@ pub fn write_study(
     )?;
     let dir = out.join("plots");
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    for (shape, idx) in by_shape(results) {
+    for (shape, idx) in by_shape(results, &meta.workloads) {
         let runs: Vec<&RunResult> = idx.iter().map(|&i| &results[i]).collect();
         let on: Vec<bool> = idx.iter().map(|&i| pareto[i]).collect();
-        plots::pareto(
-            &dir.join(format!("pareto-{}.svg", shape.name())),
-            shape,
-            &runs,
-            &on,
-        )?;
+        let n = &shape.name;
+        plots::pareto(&dir.join(format!("pareto-{n}.svg")), shape, &runs, &on)?;
         let chosen = plots::highlighted(&runs, &on);
-        plots::pause_cdf(
-            &dir.join(format!("pauses-{}.svg", shape.name())),
-            shape,
-            &chosen,
-        )?;
-        plots::mmu(
-            &dir.join(format!("mmu-{}.svg", shape.name())),
-            shape,
-            &chosen,
-        )?;
+        plots::pause_cdf(&dir.join(format!("pauses-{n}.svg")), shape, &chosen)?;
+        plots::mmu(&dir.join(format!("mmu-{n}.svg")), shape, &chosen)?;
     }
     Ok(study_markdown(results, &pareto, failures, meta))
 }
 
-/// Writes `summary.md` from its parts.
-pub fn write_summary(
-    out: &Path,
-    meta: &Meta,
-    cpython: Option<&Comparison>,
-    study: Option<&str>,
-) -> Result<(), String> {
+/// Writes `summary.md`: a title, when and where the study ran, and its Markdown.
+pub fn write_summary(out: &Path, meta: &Meta, markdown: &str) -> Result<(), String> {
     let mut s = String::new();
-    let _ = writeln!(s, "# gc-bench results\n");
+    let _ = writeln!(s, "# Threshold study\n");
     let _ = writeln!(
         s,
-        "Started {} (UTC), mode {}, {} cores, {:.0} s in all.{}\n",
+        "Started {} (UTC), mode {}, {} cores, {:.0} s in all.\n",
         meta.started_utc,
         meta.mode.name(),
         meta.cores,
         meta.seconds,
-        meta.python
-            .as_deref()
-            .map_or(String::new(), |p| format!(" {p}."))
     );
-    if let Some(c) = cpython {
-        let _ = writeln!(s, "## Full collections against CPython (C1–C4)\n");
-        s.push_str(&cpython_markdown(c));
-        s.push('\n');
-    }
-    if let Some(study) = study {
-        let _ = writeln!(s, "## The threshold study\n");
-        s.push_str(study);
-    }
+    s.push_str(markdown);
     let path = out.join("summary.md");
     std::fs::write(&path, s).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// `2026-05-01T12:30:05Z` for `t`.
+pub fn utc_timestamp(t: SystemTime) -> String {
+    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days as i64 + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3_600,
+        rem % 3_600 / 60,
+        rem % 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]
@@ -638,5 +543,12 @@ mod tests {
         assert_eq!(fmt_count(1_234_567.0), "1.23 M");
         assert_eq!(fmt_count(999.0), "999");
         assert_eq!(sig3(0.0), "0");
+    }
+
+    #[test]
+    fn timestamps_are_utc_calendar_dates() {
+        assert_eq!(utc_timestamp(UNIX_EPOCH), "1970-01-01T00:00:00Z");
+        let t = UNIX_EPOCH + Duration::from_secs(1_709_210_096); // a leap day
+        assert_eq!(utc_timestamp(t), "2024-02-29T12:34:56Z");
     }
 }

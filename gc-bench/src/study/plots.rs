@@ -8,8 +8,8 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::study::shapes::Shape;
-use crate::study::RunResult;
+use super::measure::RunResult;
+use super::report::WorkloadInfo;
 
 const SIZE: (u32, u32) = (960, 640);
 /// Pauses shorter than this are drawn at it on log axes (a run without pauses has p99 = 0).
@@ -72,7 +72,7 @@ fn thr_scale(max: f64) -> (f64, &'static str) {
 /// joined by a line and its points labelled.
 pub fn pareto(
     path: &Path,
-    shape: Shape,
+    shape: &WorkloadInfo,
     runs: &[&RunResult],
     frontier: &[bool],
 ) -> Result<(), String> {
@@ -84,10 +84,10 @@ pub fn pareto(
     let y1 = (max_thr / scale * 1.12).max(1e-9);
     let mut chart = log_chart(
         &root,
-        format!("{}: throughput vs p99 pause", shape.describe()),
+        format!("{}: throughput vs p99 pause", shape.describe),
         ((x0, x1), y1, 80),
         "p99 stop-the-world pause (ms, log scale)",
-        &format!("throughput ({prefix}{}/s)", shape.op_unit()),
+        &format!("throughput ({prefix}{}/s)", shape.op_unit),
     )?;
 
     let mut line: Vec<(f64, f64)> = runs
@@ -186,7 +186,7 @@ fn line_color(i: usize) -> PaletteColor<Palette99> {
 }
 
 /// Cumulative distribution of stop-the-world pauses, one line per highlighted setting.
-pub fn pause_cdf(path: &Path, shape: Shape, runs: &[&RunResult]) -> Result<(), String> {
+pub fn pause_cdf(path: &Path, shape: &WorkloadInfo, runs: &[&RunResult]) -> Result<(), String> {
     let x = log_range(runs.iter().flat_map(|r| r.pause_cdf.iter().map(|p| p.0)));
     let lines = runs
         .iter()
@@ -206,7 +206,7 @@ pub fn pause_cdf(path: &Path, shape: Shape, runs: &[&RunResult]) -> Result<(), S
         });
     line_plot(
         path,
-        format!("{}: stop-the-world pauses (CDF)", shape.describe()),
+        format!("{}: stop-the-world pauses (CDF)", shape.describe),
         x,
         ("pause (ms, log scale)", "fraction of pauses ≤ x"),
         lines,
@@ -214,7 +214,7 @@ pub fn pause_cdf(path: &Path, shape: Shape, runs: &[&RunResult]) -> Result<(), S
 }
 
 /// Minimum mutator utilisation against window length, one line per highlighted setting.
-pub fn mmu(path: &Path, shape: Shape, runs: &[&RunResult]) -> Result<(), String> {
+pub fn mmu(path: &Path, shape: &WorkloadInfo, runs: &[&RunResult]) -> Result<(), String> {
     let x = log_range(runs.iter().flat_map(|r| r.mmu_curve.iter().map(|p| p.0)));
     let lines = runs
         .iter()
@@ -222,7 +222,7 @@ pub fn mmu(path: &Path, shape: Shape, runs: &[&RunResult]) -> Result<(), String>
         .map(|(i, r)| (i, r.mmu_curve.clone(), r.label.clone()));
     line_plot(
         path,
-        format!("{}: minimum mutator utilisation", shape.describe()),
+        format!("{}: minimum mutator utilisation", shape.describe),
         x,
         ("window (ms, log scale)", "MMU"),
         lines,

@@ -1,0 +1,130 @@
+//! Candidates (Bacon and Rajan's *possible roots*): objects whose strong count fell to a value
+//! above zero. A garbage cycle always holds one — the last reference from outside it went by a
+//! decrement that left its target's count above zero, the cycle's own edges being still there —
+//! so a heap of `Scan::Candidates` examines only what is reachable from its candidates.
+//!
+//! ```text
+//!  drop of a handle, count 3 → 2   not BUFFERED: set BUFFERED, then, holding the world, push
+//!                                  on this thread's shard's candidate list (a thread without
+//!                                  a shard hands it to the object's shard's inbox)
+//!  death while BUFFERED            the value goes as ever; the allocation stays for the entry
+//!  collection of generation g      entries of gens ≤ g are its seeds; entries of dead
+//!                                  objects are freed; seeds are examined, then let go
+//! ```
+//!
+//! The record comes *before* the decrement, while the dropping handle still keeps the object
+//! alive, so it never touches freed memory; if other handles go meanwhile and the decrement
+//! turns out to be the last, the object dies as a recorded candidate, and its entry frees it.
+//! Objects being collected are never recorded: their entries would outlive them.
+//!
+//! Missing a record (two threads racing, or a count read just before a clone) only loses a
+//! hint: a collection examines less, never more than it may — trial deletion over any set of
+//! objects keeps everything referenced from outside the set.
+
+use core::ptr::NonNull;
+
+use crate::header::{flag, Header, HeaderPtr, IMMORTAL};
+use crate::heap::HeapInner;
+use crate::sync::Ordering;
+use crate::world;
+
+/// The flags a dropped handle's object must show to be recorded: its heap collects from
+/// candidates, and it is neither recorded already nor in a collection's garbage.
+const MASK: u32 = flag::CANDIDATES | flag::BUFFERED | flag::TEARDOWN | flag::IN_SET;
+
+/// Whether a handle to `header` about to give up its reference makes its object a candidate:
+/// the count stays above zero (and is not immortal), and [`MASK`] shows only `CANDIDATES`.
+#[inline]
+pub(crate) fn worth_recording(header: &Header) -> bool {
+    if header.flags() & MASK != flag::CANDIDATES {
+        return false;
+    }
+    let strong = header.strong_count();
+    strong > 1 && strong < IMMORTAL
+}
+
+/// Records `object` as a candidate, once.
+///
+/// # Safety
+/// The caller owns a strong reference to `object` for the duration of the call (it has not
+/// given it up yet), and `object` is tracked.
+#[cold]
+#[inline(never)]
+pub(crate) unsafe fn record(object: NonNull<Header>) {
+    // SAFETY: the caller's reference keeps the object alive.
+    let header = unsafe { object.as_ref() };
+    if header.flags.fetch_or(flag::BUFFERED, Ordering::Relaxed) & flag::BUFFERED != 0 {
+        return;
+    }
+    // SAFETY: a tracked object alive is listed (`IN_SET` and `TEARDOWN` are excluded), and a
+    // listed object keeps its heap alive.
+    let heap = unsafe { &*header.heap };
+    world::held(|| heap.buffer_candidate(object));
+}
+
+impl HeapInner {
+    /// Puts a freshly recorded candidate on this thread's shard's list, or hands it to its
+    /// own shard's owner. The caller holds the world.
+    fn buffer_candidate(&self, object: NonNull<Header>) {
+        // SAFETY: the recording handle keeps the object alive.
+        let header = unsafe { object.as_ref() };
+        if self.is_orphaned() {
+            // No collection will look at candidates any more.
+            header.clear(flag::BUFFERED);
+            return;
+        }
+        match self.my_shard(world::thread_token()) {
+            Some(index) => {
+                let shard = &self.shards()[index];
+                // SAFETY: this thread owns the shard and holds the world.
+                unsafe { shard.candidates().push(HeaderPtr(object)) };
+                shard.candidate_hint.fetch_add(1, Ordering::Relaxed);
+                // SAFETY: as above.
+                unsafe { self.trigger().count_candidate(shard) };
+            }
+            None => {
+                let shard = &self.shards()[header.shard()];
+                shard.candidate_hint.fetch_add(1, Ordering::Relaxed);
+                shard.post(crate::generation::Handover::Candidate(object));
+            }
+        }
+    }
+
+    /// True when some shard may hold candidates (a hint; see the shard's `candidate_hint`).
+    pub(crate) fn has_candidates(&self) -> bool {
+        self.shards()
+            .iter()
+            .any(|s| s.candidate_hint.load(Ordering::Relaxed) != 0)
+    }
+}
+
+/// Lets go of the entry of candidate `object`: if its death is over (`DEAD`), its allocation,
+/// which the entry kept, is freed; otherwise it is no longer recorded (`BUFFERED` off), and a
+/// death under way — its value being dropped by a thread that let a collection in — frees it
+/// itself when it ends. The world is stopped.
+///
+/// # Safety
+/// `object` is a candidate whose entry the caller has just taken out of a list.
+pub(crate) unsafe fn let_go(object: HeaderPtr) {
+    let header = object.header();
+    if header.has(flag::DEAD) {
+        // The entry held the strong handles' weak reference.
+        if header.dec_weak() {
+            // SAFETY: no handle of either kind remains.
+            unsafe { (header.vtable.dealloc)(object.0.as_ptr()) };
+        }
+        return;
+    }
+    header.clear(flag::BUFFERED);
+}
+
+/// The death of `header`'s object is over (its value dropped, off its list): true if it is a
+/// recorded candidate, whose entry now frees it (`DEAD`); false if the caller frees it. The
+/// caller holds the world (or has it stopped).
+pub(crate) fn dead(header: &Header) -> bool {
+    if !header.has(flag::BUFFERED) {
+        return false;
+    }
+    header.set(flag::DEAD);
+    true
+}
