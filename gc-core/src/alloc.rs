@@ -30,6 +30,7 @@ pub(crate) const FREE_ANYWHERE: bool = !cfg!(feature = "mimalloc");
 ///
 /// # Safety
 /// `layout` has a non-zero size.
+#[inline]
 pub(crate) unsafe fn allocate(layout: Layout, pooled: bool) -> (NonNull<u8>, bool) {
     #[cfg(not(loom))]
     if pooled {
@@ -54,6 +55,7 @@ pub(crate) unsafe fn allocate(layout: Layout, pooled: bool) -> (NonNull<u8>, boo
 /// # Safety
 /// `ptr` came from [`allocate`] with this `layout`, which answered `pooled`, and is not used
 /// afterwards.
+#[inline]
 pub(crate) unsafe fn deallocate(ptr: NonNull<u8>, layout: Layout, pooled: bool) {
     #[cfg(not(loom))]
     if pooled {

@@ -15,12 +15,39 @@ use crate::error::GcError;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Config {
     pub(crate) thresholds: Vec<usize>,
+    pub(crate) scan: Scan,
+    pub(crate) trigger: Trigger,
     pub(crate) shards: usize,
     pub(crate) workers: usize,
     pub(crate) parallel_cutoff: usize,
     pub(crate) safepoint_timeout: Duration,
     pub(crate) long_lived_rule: bool,
     pub(crate) pool: bool,
+}
+
+/// Which objects a collection examines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Scan {
+    /// Only what is reachable, inside the generations collected, from *candidates*: objects
+    /// whose strong count fell to a value above zero since they were last examined — the only
+    /// place a garbage cycle can be (Bacon and Rajan's possible roots). A collection with no
+    /// candidate examines nothing and stops no thread. The default.
+    Candidates,
+    /// Every object of the generations collected, as CPython does.
+    Generations,
+}
+
+/// What makes an automatic collection of generation 0 due; the older generations follow
+/// CPython's counts whatever this is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Trigger {
+    /// Tracked allocations minus deallocations since the last collection above the gen-0
+    /// threshold (CPython's rule; the default).
+    Allocations,
+    /// Candidates recorded since the last collection above the gen-0 threshold.
+    Candidates,
+    /// Bytes of tracked objects allocated since the last collection above this many.
+    Bytes(usize),
 }
 
 /// At most this many generations.
@@ -33,6 +60,8 @@ impl Default for Config {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         Config {
             thresholds: vec![700, 10, 10],
+            scan: default_scan(),
+            trigger: Trigger::Allocations,
             shards: (cores * 4).clamp(1, 64),
             workers: cores,
             parallel_cutoff: 32_768,
@@ -43,7 +72,29 @@ impl Default for Config {
     }
 }
 
+/// `Scan::Candidates`, unless the environment variable `GC_CORE_SCAN` says `generations` (a way
+/// to run a whole program, or a test suite, under either without changing its code).
+fn default_scan() -> Scan {
+    match std::env::var("GC_CORE_SCAN").as_deref() {
+        Ok("generations") => Scan::Generations,
+        _ => Scan::Candidates,
+    }
+}
+
 impl Config {
+    /// Which objects collections examine (`Scan::Candidates` by default; `GC_CORE_SCAN=
+    /// generations` in the environment changes the default).
+    pub fn scan(mut self, scan: Scan) -> Self {
+        self.scan = scan;
+        self
+    }
+
+    /// What makes an automatic collection due (`Trigger::Allocations`, CPython's, by default).
+    pub fn trigger(mut self, trigger: Trigger) -> Self {
+        self.trigger = trigger;
+        self
+    }
+
     /// One threshold per generation: the length sets the number of generations. A gen-0
     /// threshold of zero disables automatic collection.
     pub fn thresholds(mut self, thresholds: &[usize]) -> Self {

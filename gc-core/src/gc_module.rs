@@ -176,6 +176,7 @@ impl Heap {
                     generation::merge(lists, gen, permanent);
                 }
             }
+            inner.recount();
             inner.reset_young();
         });
     }

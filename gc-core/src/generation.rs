@@ -31,8 +31,13 @@ pub(crate) enum Handover {
     /// re-listed with the world running).
     List(NonNull<Header>, usize),
     /// The object is dead and its value dropped: unlist it and give up the strong handles'
-    /// implicit weak reference.
+    /// implicit weak reference (unless it is a candidate: its entry frees it).
     Dead(NonNull<Header>),
+    /// A candidate recorded by a thread without a shard of the heap: into the candidate list.
+    Candidate(NonNull<Header>),
+    /// A collection of generation `g` examined nothing and stopped no thread: lists `0..=g`
+    /// are to join list `g + 1`, as if its survivors were promoted then.
+    Promote(usize),
 }
 
 /// One shard's generation lists; the last list is the permanent (frozen) generation.
@@ -44,6 +49,16 @@ pub(crate) struct Shard {
     /// Allocations minus deallocations not yet added to the heap's gen-0 count. Written by
     /// whoever may touch the lists (plain load and store), read by anyone.
     pub(crate) unpublished: AtomicIsize,
+    /// The trigger's measure not yet published, for `Trigger::Candidates` and `Trigger::Bytes`
+    /// (the same exclusion as `unpublished`).
+    pub(crate) unpublished_due: AtomicIsize,
+    /// Candidates recorded by this shard's owner, or handed to it (`candidates`), under the
+    /// same exclusion as the lists.
+    candidates: UnsafeCell<Vec<HeaderPtr>>,
+    /// How many candidates the list and the inbox hold: written by whoever adds or takes them,
+    /// read by a collection deciding whether it has anything to examine (a hint: one recorded
+    /// meanwhile waits for the next collection).
+    pub(crate) candidate_hint: AtomicUsize,
     inbox: Mutex<Vec<Handover>>,
     mail: AtomicBool,
 }
@@ -61,6 +76,9 @@ impl Shard {
             owner: AtomicUsize::new(0),
             lists: UnsafeCell::new((0..=generations).map(|_| Vec::new()).collect()),
             unpublished: AtomicIsize::new(0),
+            unpublished_due: AtomicIsize::new(0),
+            candidates: UnsafeCell::new(Vec::new()),
+            candidate_hint: AtomicUsize::new(0),
             inbox: Mutex::new(Vec::new()),
             mail: AtomicBool::new(false),
         }
@@ -77,10 +95,21 @@ impl Shard {
         unsafe { &mut *self.lists.get() }
     }
 
+    /// The candidate list.
+    ///
+    /// # Safety
+    /// As for [`Shard::lists`].
+    #[allow(clippy::mut_from_ref)]
+    pub(crate) unsafe fn candidates(&self) -> &mut Vec<HeaderPtr> {
+        // SAFETY: per the contract, the access is exclusive.
+        unsafe { &mut *self.candidates.get() }
+    }
+
     /// Adds `delta` to the unpublished count; returns the new value.
     ///
     /// # Safety
     /// As for [`Shard::lists`].
+    #[inline]
     pub(crate) unsafe fn count(&self, delta: isize) -> isize {
         let n = self.unpublished.load(Ordering::Relaxed) + delta;
         self.unpublished.store(n, Ordering::Relaxed);
@@ -93,11 +122,23 @@ impl Shard {
         self.mail.store(true, Ordering::Release);
     }
 
+    /// Hands the owner a promotion of generations `0..=gen`. Promotions in a row make one: the
+    /// later of the two, or the older, does what both would.
+    pub(crate) fn post_promote(&self, gen: usize) {
+        let mut inbox = self.inbox.lock();
+        match inbox.last_mut() {
+            Some(Handover::Promote(last)) => *last = (*last).max(gen),
+            _ => inbox.push(Handover::Promote(gen)),
+        }
+        self.mail.store(true, Ordering::Release);
+    }
+
     /// Locks the inbox; for an orphaned heap this lock also guards the lists.
     pub(crate) fn lock_inbox(&self) -> crate::sync::MutexGuard<'_, Vec<Handover>> {
         self.inbox.lock()
     }
 
+    #[inline]
     pub(crate) fn has_mail(&self) -> bool {
         self.mail.load(Ordering::Relaxed)
     }

@@ -9,6 +9,7 @@ use core::marker::PhantomData;
 use core::ops::Deref;
 use core::ptr::NonNull;
 
+use crate::candidates;
 use crate::header::{flag, GcBox, Header};
 use crate::reclaim;
 use crate::seeded;
@@ -172,6 +173,10 @@ impl<T: Trace> Clone for Gc<T> {
 impl<T> Drop for Gc<T> {
     #[inline]
     fn drop(&mut self) {
+        if candidates::worth_recording(self.header()) {
+            // SAFETY: this handle's reference is not given up yet; only tracked objects are.
+            unsafe { candidates::record(self.header_ptr()) };
+        }
         if self.header().dec_strong() {
             // SAFETY: the count just reached zero, so this was the last strong reference.
             unsafe { reclaim::last_reference_gone(self.header_ptr()) }
@@ -362,6 +367,10 @@ impl Clone for GcAny {
 
 impl Drop for GcAny {
     fn drop(&mut self) {
+        if candidates::worth_recording(self.header()) {
+            // SAFETY: as for `Gc`.
+            unsafe { candidates::record(self.ptr) };
+        }
         if self.header().dec_strong() {
             // SAFETY: the count just reached zero.
             unsafe { reclaim::last_reference_gone(self.ptr) }

@@ -48,6 +48,14 @@ pub(crate) mod flag {
     pub(crate) const DROPPED: u32 = 1 << 8;
     /// The allocation is a block of the pool (`pool`), not of the system allocator.
     pub(crate) const POOLED: u32 = 1 << 9;
+    /// The object's heap collects from candidates (`Scan::Candidates`): a drop that leaves its
+    /// strong count above zero records it (`candidates`).
+    pub(crate) const CANDIDATES: u32 = 1 << 10;
+    /// The object is a recorded candidate, in some shard's candidate list or inbox: if it dies,
+    /// its allocation is freed when that entry is gone through, not at its death.
+    pub(crate) const BUFFERED: u32 = 1 << 11;
+    /// A recorded candidate's death is over: value dropped, off its list. Its entry frees it.
+    pub(crate) const DEAD: u32 = 1 << 12;
     /// Bits 16..24: the generation; bits 24..32: the shard.
     pub(crate) const GEN_SHIFT: u32 = 16;
     pub(crate) const GEN_MASK: u32 = 0xff << GEN_SHIFT;
@@ -276,6 +284,7 @@ impl Header {
 
     /// One weak reference fewer (or the implicit one of the strong handles); true when the
     /// allocation must be freed now.
+    #[inline]
     pub(crate) fn dec_weak(&self) -> bool {
         // The last reference of any kind: nobody is left to race with, skip the RMW.
         if self.weak.load(Ordering::Acquire) == 1 {

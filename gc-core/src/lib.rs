@@ -38,6 +38,7 @@
 extern crate self as gc_core;
 
 mod alloc;
+mod candidates;
 mod cell;
 mod collector;
 mod config;
@@ -69,7 +70,7 @@ mod weak;
 mod world;
 
 pub use cell::{BorrowError, GcCell, GcLock, GcLockReadGuard, GcLockWriteGuard, GcRef, GcRefMut};
-pub use config::{Config, MAX_GENERATIONS, MAX_SHARDS};
+pub use config::{Config, Scan, Trigger, MAX_GENERATIONS, MAX_SHARDS};
 pub use error::GcError;
 pub use finalize::Finalize;
 pub use gc_derive::Trace;

@@ -182,11 +182,14 @@ impl Drop for Finish {
         if seeded::NO_HANDOVER_ON_UNWIND && std::thread::panicking() {
             return;
         }
+        // SAFETY: the allocation lives until freed below (or by the owner, or the entry).
+        let header = unsafe { self.ptr.as_ref() };
         if self.handed_over {
             // SAFETY: still listed, so its heap is alive; the owner unlists and frees it.
-            unsafe { (*self.ptr.as_ref().heap).hand_over_dead(self.ptr) };
-        } else {
-            // SAFETY: the value is dropped and no strong handle remains.
+            unsafe { (*header.heap).hand_over_dead(self.ptr) };
+        } else if !crate::candidates::dead(header) {
+            // SAFETY: the value is dropped and no strong handle remains. (A recorded
+            // candidate's allocation is its entry's to free: `candidates::let_go`.)
             unsafe { free_if_last(self.ptr) };
         }
     }

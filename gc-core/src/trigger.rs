@@ -16,7 +16,10 @@
 //! generation `g - 1` since the last collection of `g`. The generation to collect is the oldest
 //! whose count exceeds its threshold, the oldest guarded by the 25 % rule (bpo-4074).
 
+use crossbeam_utils::CachePadded;
+
 use crate::collector::{self, Wait};
+use crate::config::Trigger;
 use crate::generation::Shard;
 use crate::heap::HeapInner;
 use crate::sync::{AtomicBool, AtomicIsize, AtomicU32, AtomicUsize, Mutex, MutexGuard, Ordering};
@@ -26,14 +29,22 @@ use crate::world;
 const MAX_BACKOFF: u32 = 64;
 
 /// A heap's automatic trigger.
-pub(crate) struct Trigger {
-    /// Published part of `count()[0]`.
-    young: AtomicIsize,
+pub(crate) struct AutoTrigger {
+    /// Published part of `count()[0]`: written by every thread's batches, so on a cache line
+    /// of its own, away from what allocations read.
+    young: CachePadded<AtomicIsize>,
+    /// What makes a collection due (`Config::trigger`).
+    measure: Trigger,
+    /// The published measure, for `Trigger::Candidates` and `Trigger::Bytes` (for
+    /// `Trigger::Allocations` it is `young`).
+    due: CachePadded<AtomicIsize>,
     /// Batch size for publishing shard counts.
     publish_batch: AtomicIsize,
     /// Gen-0 threshold (0 disables automatic collection).
     threshold0: AtomicUsize,
-    /// Gen-0 count above which a collection is due: the threshold, or later after a miss.
+    /// The measure's threshold: the gen-0 threshold, or the bytes of `Trigger::Bytes`.
+    limit: AtomicUsize,
+    /// Measure above which a collection is due: the limit, or later after a miss.
     trigger_at: AtomicUsize,
     /// Automatic collections missed in a row.
     misses: AtomicU32,
@@ -43,12 +54,18 @@ pub(crate) struct Trigger {
     counters: Mutex<Counters>,
 }
 
-impl Trigger {
-    pub(crate) fn new(thresholds: &[usize], shards: usize) -> Trigger {
-        let trigger = Trigger {
-            young: AtomicIsize::new(0),
+/// Bytes a shard counts before it publishes them (`Trigger::Bytes`).
+const BYTES_BATCH: isize = 4096;
+
+impl AutoTrigger {
+    pub(crate) fn new(thresholds: &[usize], shards: usize, measure: Trigger) -> AutoTrigger {
+        let trigger = AutoTrigger {
+            young: CachePadded::new(AtomicIsize::new(0)),
+            measure,
+            due: CachePadded::new(AtomicIsize::new(0)),
             publish_batch: AtomicIsize::new(1),
             threshold0: AtomicUsize::new(0),
+            limit: AtomicUsize::new(0),
             trigger_at: AtomicUsize::new(0),
             misses: AtomicU32::new(0),
             enabled: AtomicBool::new(true),
@@ -81,23 +98,76 @@ impl Trigger {
         if n.abs() >= self.publish_batch.load(Ordering::Relaxed) {
             // SAFETY: forwarded.
             unsafe { shard.count(-n) };
-            self.publish(n);
+            let young = self.young.fetch_add(n, Ordering::Relaxed) + n;
+            if self.measure == Trigger::Allocations {
+                self.check(young.max(0) as usize);
+            }
         }
     }
 
-    /// Adds a shard's batch to the gen-0 count (never below zero) and flags a due collection.
-    fn publish(&self, delta: isize) {
-        let young = self
-            .young
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |y| {
-                Some((y + delta).max(0))
-            })
-            .map_or(0, |y| (y + delta).max(0));
+    /// Counts an allocation or a death handed to a shard's owner through its inbox (`delta`
+    /// 1 or -1): counted when handed over, not when the owner takes it, so that `count()[0]`
+    /// does not depend on when that is.
+    pub(crate) fn count_handed_over(&self, delta: isize) {
+        let young = self.young.fetch_add(delta, Ordering::Relaxed) + delta;
+        if self.measure == Trigger::Allocations {
+            self.check(young.max(0) as usize);
+        }
+    }
+
+    /// Counts the bytes of a tracked allocation, for `Trigger::Bytes`.
+    ///
+    /// # Safety
+    /// As for [`Shard::lists`].
+    #[inline]
+    pub(crate) unsafe fn count_bytes(&self, shard: &Shard, bytes: usize) {
+        if matches!(self.measure, Trigger::Bytes(_)) {
+            // SAFETY: forwarded.
+            unsafe { self.count_due(shard, bytes as isize, BYTES_BATCH) };
+        }
+    }
+
+    /// Counts a candidate recorded, for `Trigger::Candidates`.
+    ///
+    /// # Safety
+    /// As for [`Shard::lists`].
+    pub(crate) unsafe fn count_candidate(&self, shard: &Shard) {
+        if self.measure == Trigger::Candidates {
+            let batch = self.publish_batch.load(Ordering::Relaxed);
+            // SAFETY: forwarded.
+            unsafe { self.count_due(shard, 1, batch) };
+        }
+    }
+
+    /// # Safety
+    /// As for [`Shard::lists`].
+    unsafe fn count_due(&self, shard: &Shard, delta: isize, batch: isize) {
+        let n = shard.unpublished_due.load(Ordering::Relaxed) + delta;
+        if n < batch {
+            shard.unpublished_due.store(n, Ordering::Relaxed);
+            return;
+        }
+        shard.unpublished_due.store(0, Ordering::Relaxed);
+        let due = self.due.fetch_add(n, Ordering::Relaxed) + n;
+        self.check(due.max(0) as usize);
+    }
+
+    /// Flags a collection due if `measure`, the published measure, is past the trigger.
+    fn check(&self, measure: usize) {
         let threshold = self.threshold0.load(Ordering::Relaxed);
         let trigger = self.trigger_at.load(Ordering::Relaxed);
-        if threshold > 0 && young as usize > trigger && self.enabled.load(Ordering::Relaxed) {
+        if threshold > 0 && measure > trigger && self.enabled.load(Ordering::Relaxed) {
             self.pending.store(true, Ordering::Relaxed);
         }
+    }
+
+    /// The published measure.
+    fn measured(&self) -> usize {
+        let value = match self.measure {
+            Trigger::Allocations => &self.young,
+            Trigger::Candidates | Trigger::Bytes(_) => &self.due,
+        };
+        value.load(Ordering::Relaxed).max(0) as usize
     }
 
     /// `count()[0]`: published plus unpublished, never below zero.
@@ -106,12 +176,15 @@ impl Trigger {
         (self.young.load(Ordering::Relaxed) + unpublished).max(0) as usize
     }
 
-    /// Zeroes gen 0's published count (after a collection, or a freeze, with the world
-    /// stopped; the shards zero their own).
-    pub(crate) fn reset_young(&self) {
-        self.young.store(0, Ordering::Relaxed);
+    /// Starts gen 0's count and the measure from zero (after a collection, or a freeze):
+    /// the published values are set so that, with what the shards have not published yet
+    /// (`unpublished`, `unpublished_due`), they come to zero. (With the world stopped the
+    /// shards zero their own first; otherwise they go on counting, unaware.)
+    pub(crate) fn reset_young(&self, unpublished: isize, unpublished_due: isize) {
+        self.young.store(-unpublished, Ordering::Relaxed);
+        self.due.store(-unpublished_due, Ordering::Relaxed);
         self.trigger_at
-            .store(self.threshold0.load(Ordering::Relaxed), Ordering::Relaxed);
+            .store(self.limit.load(Ordering::Relaxed), Ordering::Relaxed);
     }
 
     /// An automatic collection missed its safepoint deadline: retry only after more
@@ -123,10 +196,9 @@ impl Trigger {
             .misses
             .fetch_add(1, Ordering::Relaxed)
             .min(MAX_BACKOFF.ilog2());
-        let young = self.young.load(Ordering::Relaxed).max(0) as usize;
-        let threshold = self.threshold0.load(Ordering::Relaxed).max(1);
+        let limit = self.limit.load(Ordering::Relaxed).max(1);
         self.trigger_at
-            .store(young + (threshold << misses), Ordering::Relaxed);
+            .store(self.measured() + (limit << misses), Ordering::Relaxed);
         self.pending.store(false, Ordering::Relaxed);
     }
 
@@ -141,7 +213,12 @@ impl Trigger {
     /// Sets the gen-0 threshold (0: no automatic collection) for a heap of `shards` shards.
     pub(crate) fn set_threshold0(&self, threshold: usize, shards: usize) {
         self.threshold0.store(threshold, Ordering::Relaxed);
-        self.trigger_at.store(threshold, Ordering::Relaxed);
+        let limit = match self.measure {
+            Trigger::Bytes(bytes) => bytes,
+            Trigger::Allocations | Trigger::Candidates => threshold,
+        };
+        self.limit.store(limit, Ordering::Relaxed);
+        self.trigger_at.store(limit, Ordering::Relaxed);
         let batch = (threshold / (4 * shards)).clamp(1, 32);
         self.publish_batch.store(batch as isize, Ordering::Relaxed);
     }
@@ -196,6 +273,9 @@ pub(crate) struct Counters {
     pub(crate) long_lived_total: usize,
     /// Objects promoted to the oldest generation since then.
     pub(crate) long_lived_pending: usize,
+    /// Objects per generation: counted with the world stopped, estimated after a collection
+    /// that examined nothing (deaths in older generations are not seen then).
+    pub(crate) sizes: Vec<usize>,
 }
 
 impl Counters {
@@ -206,6 +286,7 @@ impl Counters {
             counts: vec![0; n],
             long_lived_total: 0,
             long_lived_pending: 0,
+            sizes: vec![0; n],
         }
     }
 
@@ -227,6 +308,20 @@ impl Counters {
                 && long_lived_rule
                 && self.long_lived_pending < self.long_lived_total / 4)
         })
+    }
+
+    /// Books a collection of `gen` that examined nothing (`Scan::Candidates` with no
+    /// candidate): everything in generations `0..=gen` — `young` objects in generation 0 —
+    /// survived and was promoted.
+    pub(crate) fn examined_nothing(&mut self, gen: usize, young: usize) {
+        self.sizes[0] = young;
+        let oldest = self.generations() - 1;
+        let survivors: usize = self.sizes[..=gen].iter().sum();
+        if gen < oldest {
+            self.sizes[..=gen].fill(0);
+            self.sizes[gen + 1] += survivors;
+        }
+        self.collected(gen, survivors);
     }
 
     /// Books a finished collection of `gen` whose survivors were promoted.
@@ -289,8 +384,8 @@ mod tests {
 
     #[test]
     fn misses_in_a_row_back_off_to_a_bound_and_a_collection_resets_them() {
-        let trigger = Trigger::new(&[100, 10, 10], 1);
-        let at = |t: &Trigger| t.trigger_at.load(Ordering::Relaxed);
+        let trigger = AutoTrigger::new(&[100, 10, 10], 1, Trigger::Allocations);
+        let at = |t: &AutoTrigger| t.trigger_at.load(Ordering::Relaxed);
         let mut waits = Vec::new();
         for _ in 0..9 {
             trigger.missed();

@@ -229,6 +229,8 @@ fn a_trace_that_collects_or_allocates_fails_loudly() {
             armed: AtomicBool::new(true),
         });
         *m.me.borrow_mut() = Some(m.clone());
+        // A candidate (its count fell), so that any scan traces it.
+        drop(m.clone());
         let msg = panics(|| {
             heap.collect();
         });

@@ -127,6 +127,8 @@ fn a_trace_that_clones_fails_loudly_and_the_heap_survives() {
         armed: AtomicBool::new(false),
     });
     *r.next.borrow_mut() = Some(r.clone());
+    // A candidate (its count fell), so that any scan traces it.
+    drop(r.clone());
     r.armed.store(true, Ordering::SeqCst);
     let listed = heap.objects(None).unwrap().len();
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| heap.collect()));

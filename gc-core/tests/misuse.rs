@@ -235,6 +235,8 @@ fn a_borrow_made_inside_blocking_and_returned_keeps_holding_the_world() {
     let _serial = serial();
     let heap = quiet_heap();
     let (a, b) = (node(&heap, 1), node(&heap, 2));
+    // A candidate, so that the collection has something to examine and stops the world.
+    drop(a.clone());
     let outer = b.edges.borrow();
     let borrow = gc_core::blocking(|| a.edges.borrow_mut());
     drop(outer);
@@ -420,6 +422,8 @@ fn freeze_from_a_trace_fails_loudly() {
     }
     let heap = quiet_heap();
     let bad = heap.alloc(Bad(heap.clone()));
+    // A candidate (its count fell), so that any scan traces it.
+    drop(bad.clone());
     let msg = panics(|| {
         heap.collect();
     });
@@ -573,6 +577,8 @@ fn a_trace_that_reports_an_edge_twice_is_caught_and_nothing_is_freed() {
     let twice = heap.alloc(Twice(GcCell::new(Some(target.clone()))));
     let weak = Gc::downgrade(&target);
     drop(target);
+    // A candidate (its count fell), so that any scan traces it.
+    drop(twice.clone());
     let msg = panics(|| {
         heap.collect();
     });

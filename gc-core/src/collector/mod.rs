@@ -52,6 +52,7 @@ use std::time::Duration;
 pub(crate) use self::structures::edge_log::EdgeLog;
 use self::structures::garbage::Garbage;
 pub(crate) use self::structures::region::Region;
+use crate::config;
 use crate::heap::HeapInner;
 use crate::seeded;
 use crate::stats::{Clock, CollectionInfo, DebugFlags, Phase, PhaseTimes};
@@ -98,7 +99,22 @@ pub(crate) fn collect(heap: &HeapInner, gen: usize, wait: Wait) -> Result<usize,
     if debug.contains(DebugFlags::STATS) {
         eprintln!("gc: collecting generation {gen}...");
     }
-    let scan = match scan(heap, gen, wait, !debug.contains(DebugFlags::SAVEALL)) {
+    let candidates = heap.config().scan == config::Scan::Candidates;
+    if candidates && !heap.has_candidates() {
+        // Nothing can be garbage: no thread is stopped.
+        examine_nothing(heap, gen);
+        let info = CollectionInfo::missed(gen, started.elapsed());
+        heap.record(&info);
+        heap.notify(Phase::Stop, &info);
+        return Ok(0);
+    }
+    let tear = !debug.contains(DebugFlags::SAVEALL);
+    let scanned = if candidates {
+        scan_candidates(heap, gen, wait, tear)
+    } else {
+        scan(heap, gen, wait, tear)
+    };
+    let scan = match scanned {
         Ok(scan) => scan,
         Err(stalled) => {
             if wait == Wait::Bounded {
@@ -109,7 +125,7 @@ pub(crate) fn collect(heap: &HeapInner, gen: usize, wait: Wait) -> Result<usize,
             return Err(stalled);
         }
     };
-    let Scan {
+    let Scanned {
         garbage,
         examined,
         mut pause,
@@ -158,7 +174,7 @@ pub(crate) fn collect(heap: &HeapInner, gen: usize, wait: Wait) -> Result<usize,
 }
 
 /// What the stopped part of a collection found.
-struct Scan {
+struct Scanned {
     garbage: Garbage,
     examined: usize,
     pause: Duration,
@@ -174,15 +190,8 @@ struct Scan {
 /// If a `Trace` panics meanwhile, or is found reporting too many edges, every list goes back
 /// unchanged (no header was written) and the panic continues once the world has restarted: the
 /// heap stays consistent and usable.
-fn scan(heap: &HeapInner, gen: usize, wait: Wait, tear: bool) -> Result<Scan, Stalled> {
-    // A thread that held up the last automatic collection and has not moved since would hold
-    // up this one too: give up at once.
-    if wait == Wait::Bounded {
-        if let Some(stalled) = world::still_stalled() {
-            return Err(stalled);
-        }
-    }
-    let stopped = world::stop(wait.timeout(heap))?;
+fn scan(heap: &HeapInner, gen: usize, wait: Wait, tear: bool) -> Result<Scanned, Stalled> {
+    let stopped = stop(heap, wait)?;
     let mut clock = Clock::start();
     let dest = (gen + 1).min(heap.generations() - 1);
     validate::lists(heap);
@@ -209,9 +218,10 @@ fn scan(heap: &HeapInner, gen: usize, wait: Wait, tear: bool) -> Result<Scan, St
     heap.trigger()
         .counters()
         .collected(gen, examined - garbage.objects.len());
+    heap.recount();
     heap.reset_young();
     let relist = clock.lap();
-    let scan = Scan {
+    let scan = Scanned {
         garbage,
         examined,
         pause: stopped.started().elapsed(),
@@ -226,6 +236,102 @@ fn scan(heap: &HeapInner, gen: usize, wait: Wait, tear: bool) -> Result<Scan, St
     };
     drop(stopped);
     Ok(scan)
+}
+
+/// Phases 1 to 4 with `Scan::Candidates`: as [`scan`], over the candidates of generations
+/// `0..=gen` and what they reach inside those generations.
+fn scan_candidates(heap: &HeapInner, gen: usize, wait: Wait, tear: bool) -> Result<Scanned, Stalled> {
+    let stopped = stop(heap, wait)?;
+    let mut clock = Clock::start();
+    let dest = (gen + 1).min(heap.generations() - 1);
+    validate::lists(heap);
+    let candidates = match phase1_gather::candidates(heap, gen, &stopped) {
+        Ok(candidates) => candidates,
+        Err((gathered, panic)) => {
+            gathered.put_back(heap);
+            drop(stopped);
+            std::panic::resume_unwind(panic);
+        }
+    };
+    let take = clock.lap();
+    let region = &candidates.region;
+    let mut log = EdgeLog::take(heap, region.len(), region.chunk_len());
+    let traced = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| {
+        phase2_subtract_refs::run(heap, region, &mut log);
+    }));
+    if let Err(panic) = traced {
+        log.give_back(heap);
+        candidates.put_back(heap);
+        drop(stopped);
+        std::panic::resume_unwind(panic);
+    }
+    // A seed referenced from outside the region stays a candidate (phase 4).
+    let kept: Vec<bool> = (0..candidates.seeds.len())
+        .map(|p| region.slot(p).load(crate::sync::Ordering::Relaxed) > 0)
+        .collect();
+    let subtract = clock.lap();
+    if let Err(overcounted) = phase3_mark::run(heap, region, &log) {
+        let message = phase3_mark::overcounted_message(region, &log, overcounted);
+        log.give_back(heap);
+        candidates.put_back(heap);
+        drop(stopped);
+        std::panic::panic_any(message);
+    }
+    validate::marks(region, &log);
+    let mark = clock.lap();
+    log.give_back(heap);
+    let examined = region.len();
+    let (garbage, survivors) =
+        phase4_relist::run_candidates(heap, candidates, gen, dest, tear, &kept);
+    validate::lists(heap);
+    heap.trigger().counters().collected(gen, survivors);
+    heap.recount();
+    heap.reset_young();
+    let relist = clock.lap();
+    let scan = Scanned {
+        garbage,
+        examined,
+        pause: stopped.started().elapsed(),
+        time_to_safepoint: stopped.time_to_safepoint,
+        phases: PhaseTimes {
+            take,
+            subtract,
+            mark,
+            relist,
+            ..PhaseTimes::default()
+        },
+    };
+    drop(stopped);
+    Ok(scan)
+}
+
+/// A collection of `gen` that examines nothing (`Scan::Candidates`, no candidate): the shards'
+/// owners promote their own lists when they next touch them (or the next stop does), and the
+/// counts go on as if the survivors were promoted now. No thread is stopped.
+fn examine_nothing(heap: &HeapInner, gen: usize) {
+    for shard in heap.shards() {
+        shard.post_promote(gen);
+    }
+    let young = heap.young_count();
+    heap.trigger().counters().examined_nothing(gen, young);
+    let unpublished = |field: fn(&crate::generation::Shard) -> isize| -> isize {
+        heap.shards().iter().map(|s| field(s)).sum()
+    };
+    heap.trigger().reset_young(
+        unpublished(|s| s.unpublished.load(crate::sync::Ordering::Relaxed)),
+        unpublished(|s| s.unpublished_due.load(crate::sync::Ordering::Relaxed)),
+    );
+}
+
+/// Stops the world for a collection — but, for an automatic one, not when a thread that held
+/// up the last one has not moved since: it would hold up this one too.
+fn stop(heap: &HeapInner, wait: Wait) -> Result<Stopped, Stalled> {
+    if wait == Wait::Bounded {
+        if let Some(stalled) = world::still_stalled() {
+            return Err(stalled);
+        }
+    }
+    world::stop(wait.timeout(heap))
 }
 
 /// Abandons a scan: every list back as it was, the world restarted, then `panic` raised again.

@@ -9,9 +9,22 @@
 //! Per shard the list that stays in place (the oldest, in a full collection) comes first, so
 //! that `relist` can give it back with its survivors untouched. Each shard's inbox is drained
 //! first: objects handed over by other threads join their lists, dead ones leave them.
+//!
+//! With `Scan::Candidates` the region is gathered instead from the candidates of those
+//! generations (`candidates`), by tracing out from them:
+//!
+//! ```text
+//!  candidates:   shard 0 [b]  shard 1 [g]          (gens ≤ g; others stay on their lists)
+//!  reached:      b → c → b, g → e                  (e in generation 1, collecting gen 1)
+//!  region:       b g c e   (flagged IN_SET, index = position; list positions kept aside)
+//! ```
 
 use super::structures::region::{Region, Segment};
+use crate::candidates;
+use crate::header::{flag, Header, HeaderPtr};
 use crate::heap::HeapInner;
+use crate::sync::Ordering;
+use crate::trace::Tracer;
 use crate::world::Stopped;
 
 /// Takes lists `0..=gen` off every shard as one region; `dest` is where survivors go.
@@ -59,5 +72,154 @@ pub(crate) fn put_back(heap: &HeapInner, segments: Vec<Segment>) {
         // SAFETY: the world is stopped.
         let lists = unsafe { heap.shards()[segment.shard].lists() };
         lists[segment.gen] = segment.objects;
+    }
+}
+
+/// A region of candidates and what they reach (`Scan::Candidates`): the seeds — the candidates
+/// of generations `0..=gen` — at its first positions, then everything they reach, inside those
+/// generations, in the order found. Its members are flagged `IN_SET`, each one's `index` its
+/// position; `listed` keeps their list positions, to be put back before the lists change.
+pub(crate) struct CandidateRegion {
+    pub(crate) region: Region,
+    listed: Vec<u32>,
+    /// The shard whose candidate list each seed came from: seed `i` is at position `i`.
+    pub(crate) seeds: Vec<usize>,
+}
+
+/// Takes the candidates of generations `0..=gen` off every shard's candidate list (freeing the
+/// entries of candidates that died meanwhile) and gathers what they reach, inside those
+/// generations, into a region. The inboxes are drained first. If a `Trace` panics meanwhile,
+/// the region gathered so far comes back with the panic, for [`CandidateRegion::put_back`].
+pub(crate) fn candidates(
+    heap: &HeapInner,
+    gen: usize,
+    _stopped: &Stopped,
+) -> Result<CandidateRegion, (CandidateRegion, Box<dyn std::any::Any + Send>)> {
+    // SAFETY: the world is stopped.
+    unsafe { heap.drain_all() };
+    let mut gathered = Gathering {
+        heap: heap as *const HeapInner,
+        gen,
+        members: Vec::new(),
+        listed: Vec::new(),
+    };
+    let mut seeds = Vec::new();
+    for (s, shard) in heap.shards().iter().enumerate() {
+        // SAFETY: the world is stopped.
+        let list = unsafe { shard.candidates() };
+        list.retain(|&object| {
+            let header = object.header();
+            if header.has(flag::DROPPED) {
+                // Dead, or dying on a thread that let this collection in: nothing to examine.
+                // SAFETY: its entry is being taken out of the list, and the world is stopped.
+                unsafe { candidates::let_go(object) };
+                return false;
+            }
+            if header.generation() > gen {
+                return true;
+            }
+            gathered.add(object);
+            seeds.push(s);
+            false
+        });
+        shard.candidate_hint.store(list.len(), Ordering::Relaxed);
+    }
+    let reached = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| gathered.reach()));
+    let Gathering {
+        members, listed, ..
+    } = gathered;
+    let gathered = CandidateRegion {
+        region: Region::flagged(heap, members, 0),
+        listed,
+        seeds,
+    };
+    match reached {
+        Ok(()) => Ok(gathered),
+        Err(panic) => Err((gathered, panic)),
+    }
+}
+
+/// Members found so far, and the test of what else may join them.
+struct Gathering {
+    heap: *const HeapInner,
+    gen: usize,
+    members: Vec<HeaderPtr>,
+    listed: Vec<u32>,
+}
+
+impl Gathering {
+    /// Makes `object` the next member.
+    fn add(&mut self, object: HeaderPtr) {
+        let header = object.header();
+        self.listed.push(header.index.load(Ordering::Relaxed));
+        header
+            .index
+            .store(self.members.len() as u32, Ordering::Relaxed);
+        header.set(flag::IN_SET);
+        self.members.push(object);
+    }
+
+    /// Whether `target` may join: on this heap's lists, of a generation collected, and not a
+    /// member yet.
+    fn may_join(&self, target: &Header) -> bool {
+        let flags = target.flags();
+        target.heap == self.heap
+            && flags & (flag::LISTED | flag::IN_SET) == flag::LISTED
+            && flag::generation(flags) <= self.gen
+    }
+
+    /// Adds everything the members reach, inside the generations collected. A member whose
+    /// value is being dropped, or holds a cell borrowed for writing, is not looked into: what
+    /// only it reaches stays outside, referenced from outside.
+    fn reach(&mut self) {
+        let mut edges = Vec::new();
+        let mut next = 0;
+        while let Some(&object) = self.members.get(next) {
+            next += 1;
+            let header = object.header();
+            if header.has(flag::DROPPED) {
+                continue;
+            }
+            // SAFETY: the world is stopped while the edges are used.
+            let mut tracer = unsafe { Tracer::collecting(&mut edges) };
+            tracer.clear();
+            // SAFETY: a member not `DROPPED` is alive with its value intact; the world is
+            // stopped.
+            unsafe { (header.vtable.trace)(object.0.as_ptr(), &mut tracer) };
+            if tracer.blocked() {
+                continue;
+            }
+            for &edge in tracer.traced() {
+                // SAFETY: an edge of a live object points at a live object.
+                if self.may_join(unsafe { edge.as_ref() }) {
+                    self.add(HeaderPtr(edge));
+                }
+            }
+        }
+    }
+}
+
+impl CandidateRegion {
+    /// The members back at their list positions, no longer flagged: before anything changes
+    /// the lists.
+    pub(crate) fn unflag(&self) {
+        for ((_, object), &position) in self.region.members().zip(&self.listed) {
+            let header = object.header();
+            header.clear(flag::IN_SET);
+            header.index.store(position, Ordering::Relaxed);
+        }
+    }
+
+    /// Undoes [`candidates`] when a scan is abandoned: the members unflagged, the seeds back
+    /// on their shards' candidate lists.
+    pub(crate) fn put_back(self, heap: &HeapInner) {
+        self.unflag();
+        for (&s, (_, object)) in self.seeds.iter().zip(self.region.members()) {
+            let shard = &heap.shards()[s];
+            // SAFETY: the world is stopped.
+            unsafe { shard.candidates().push(object) };
+            shard.candidate_hint.fetch_add(1, Ordering::Relaxed);
+        }
+        self.region.finish(heap);
     }
 }

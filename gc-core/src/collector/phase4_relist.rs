@@ -37,6 +37,7 @@ use core::ops::Range;
 
 use rayon::prelude::*;
 
+use super::phase1_gather::CandidateRegion;
 use super::structures::garbage::{self, Garbage};
 use super::structures::region::{prefetch, Region, PREFETCH};
 use crate::generation::{self, Handover};
@@ -57,6 +58,83 @@ pub(crate) fn run(heap: &HeapInner, mut region: Region, dest: usize, tear: bool)
     let mut objects = heap.scratch().garbage.take();
     let (finalizers, weak_callbacks) = relist(heap, &mut region, dest, tear, &mut objects);
     region.finish(heap);
+    finish(objects, tear, finalizers, weak_callbacks)
+}
+
+/// Phase 4 for a region of candidates (`Scan::Candidates`): the garbage leaves its lists,
+/// judged and held, in position order; then lists `0..=gen` of every shard join list `dest` —
+/// survivors are promoted whether examined or not, as in CPython. A seed found a root (`kept`:
+/// referenced from outside the region, perhaps by an older generation) stays a candidate, back
+/// on its shard's candidate list, in a collection of a generation younger than the oldest;
+/// the others are let go. Returns the garbage, and how many objects the generations collected
+/// kept.
+pub(crate) fn run_candidates(
+    heap: &HeapInner,
+    candidates: CandidateRegion,
+    gen: usize,
+    dest: usize,
+    tear: bool,
+    kept: &[bool],
+) -> (Garbage, usize) {
+    candidates.unflag();
+    let region = &candidates.region;
+    let judged = if tear {
+        flag::TEARDOWN | flag::DROPPED
+    } else {
+        0
+    };
+    let mut objects = heap.scratch().garbage.take();
+    objects.clear();
+    let mut needs = 0;
+    for (p, object) in region.members() {
+        if region.is_marked(p) {
+            continue;
+        }
+        let header = object.header();
+        let shard = &heap.shards()[header.shard()];
+        // SAFETY: the world is stopped.
+        unsafe { generation::remove(shard.lists(), header) };
+        header.clear(flag::BUFFERED);
+        needs |= judge(object, judged);
+        objects.push(object);
+    }
+    for (&s, ((p, object), &keep)) in candidates
+        .seeds
+        .iter()
+        .zip(region.members().zip(kept))
+    {
+        if !region.is_marked(p) {
+            continue;
+        }
+        if keep && gen < heap.generations() - 1 {
+            let shard = &heap.shards()[s];
+            // SAFETY: the world is stopped.
+            unsafe { shard.candidates().push(object) };
+            shard.candidate_hint.fetch_add(1, Ordering::Relaxed);
+        } else {
+            object.header().clear(flag::BUFFERED);
+        }
+    }
+    let mut survivors = 0;
+    for shard in heap.shards() {
+        // SAFETY: the world is stopped.
+        let lists = unsafe { shard.lists() };
+        survivors += lists[..=gen].iter().map(Vec::len).sum::<usize>();
+        for g in (0..=gen).filter(|&g| g != dest) {
+            generation::merge(lists, g, dest);
+        }
+    }
+    candidates.region.finish(heap);
+    let (finalizers, weak_callbacks) = (
+        needs & flag::HAS_FINALIZER != 0,
+        needs & flag::HAS_WEAK_CALLBACKS != 0,
+    );
+    (finish(objects, tear, finalizers, weak_callbacks), survivors)
+}
+
+/// The garbage as phase 4 hands it on: numbered for the resurrection check unless torn, the
+/// weak callbacks inside it disarmed.
+fn finish(objects: Vec<HeaderPtr>, tear: bool, finalizers: bool, weak_callbacks: bool) -> Garbage {
     let torn = tear && !finalizers && !weak_callbacks;
     if !torn {
         keep_intact(&objects);

@@ -26,7 +26,7 @@ use std::time::Duration;
 use crossbeam_utils::CachePadded;
 
 use crate::collector::{self, Scratch, Wait};
-use crate::config::Config;
+use crate::config::{Config, Scan};
 use crate::error::GcError;
 use crate::generation::{self, Handover, Shard};
 use crate::handle::Gc;
@@ -34,7 +34,7 @@ use crate::header::{flag, GcBox, Header, VTable};
 use crate::stats::CollectorState;
 use crate::sync::{Arc, AtomicBool, AtomicUsize, Mutex, MutexGuard, Ordering};
 use crate::trace::Trace;
-use crate::trigger::Trigger;
+use crate::trigger::AutoTrigger;
 use crate::world::{self, Hold};
 
 /// A collector instance (CPython's `gc` module state plus its object lists).
@@ -50,7 +50,7 @@ pub(crate) struct HeapInner {
     config: Config,
     shards: Box<[CachePadded<Shard>]>,
     /// When a collection is due.
-    trigger: Trigger,
+    trigger: AutoTrigger,
     /// A collection of this heap is in progress.
     collecting: AtomicBool,
     /// Stats, callbacks, saved garbage, debug flags.
@@ -81,7 +81,7 @@ impl HeapInner {
             shards: (0..config.shards)
                 .map(|_| CachePadded::new(Shard::new(generations)))
                 .collect(),
-            trigger: Trigger::new(&config.thresholds, config.shards),
+            trigger: AutoTrigger::new(&config.thresholds, config.shards, config.trigger),
             collecting: AtomicBool::new(false),
             state: Mutex::new(CollectorState::new(generations)),
             pool,
@@ -108,7 +108,7 @@ impl HeapInner {
         &self.shards
     }
 
-    pub(crate) fn trigger(&self) -> &Trigger {
+    pub(crate) fn trigger(&self) -> &AutoTrigger {
         &self.trigger
     }
 
@@ -140,12 +140,26 @@ impl HeapInner {
         )
     }
 
+    /// Counts the objects of each generation into CPython's counters. The world is stopped.
+    pub(crate) fn recount(&self) {
+        let mut sizes = vec![0; self.generations()];
+        for shard in self.shards.iter() {
+            // SAFETY: the world is stopped.
+            let lists = unsafe { shard.lists() };
+            for (size, list) in sizes.iter_mut().zip(lists.iter()) {
+                *size += list.len();
+            }
+        }
+        self.trigger.counters().sizes = sizes;
+    }
+
     /// Zeroes gen 0's count (after a collection or a freeze, with the world stopped).
     pub(crate) fn reset_young(&self) {
         for shard in self.shards.iter() {
             shard.unpublished.store(0, Ordering::Relaxed);
+            shard.unpublished_due.store(0, Ordering::Relaxed);
         }
-        self.trigger.reset_young();
+        self.trigger.reset_young(0, 0);
     }
 
     /// The worker pool, when a set of `len` objects is worth scanning in parallel.
@@ -177,6 +191,9 @@ impl HeapInner {
                 None => (token % self.shards.len(), false),
             };
             flags |= flag::TRACKED | flag::LISTED | ((index as u32) << flag::SHARD_SHIFT);
+            if self.config.scan == Scan::Candidates {
+                flags |= flag::CANDIDATES;
+            }
             let header = Header::new(vtable, flags, self);
             let object = GcBox::allocate(header, value, self.config.pool);
             let shard = &self.shards[index];
@@ -188,9 +205,12 @@ impl HeapInner {
                     }
                     generation::push_new(shard.lists(), object);
                     self.trigger.count_young(shard, 1);
+                    self.trigger
+                        .count_bytes(shard, core::mem::size_of::<GcBox<T>>());
                 }
             } else {
                 shard.post(Handover::List(object, 0));
+                self.trigger.count_handed_over(1);
             }
             // SAFETY: a fresh box owns one strong reference.
             unsafe { Gc::from_owned(object) }
@@ -201,6 +221,11 @@ impl HeapInner {
         gc
     }
 
+    /// True once the last handle has gone with objects still listed.
+    pub(crate) fn is_orphaned(&self) -> bool {
+        self.orphaned.load(Ordering::Acquire)
+    }
+
     /// The last handle went: collect, then free the heap or leave it to its survivors.
     fn orphan(this: &Arc<HeapInner>) {
         let _ = collector::collect(this, this.generations() - 1, Wait::Unbounded);
@@ -208,6 +233,14 @@ impl HeapInner {
         // SAFETY: the world is stopped.
         let listed: usize = unsafe {
             this.drain_all();
+            // No collection will go through candidates any more: let them all go now (the
+            // recording of new ones stops with `orphaned`, set below with the world stopped).
+            for shard in this.shards.iter() {
+                for object in core::mem::take(shard.candidates()) {
+                    crate::candidates::let_go(object);
+                }
+                shard.candidate_hint.store(0, Ordering::Relaxed);
+            }
             this.shards
                 .iter()
                 .map(|s| s.lists().iter().map(Vec::len).sum::<usize>())

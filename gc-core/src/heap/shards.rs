@@ -12,7 +12,7 @@ use core::ptr::NonNull;
 
 use super::HeapInner;
 use crate::generation::{self, Handover, Shard};
-use crate::header::Header;
+use crate::header::{Header, HeaderPtr};
 use crate::sync::{Arc, Ordering};
 use crate::world;
 
@@ -20,7 +20,7 @@ impl HeapInner {
     /// The shard this thread owns in this heap, claiming a free one on first use; `None` when
     /// every shard is taken (the thread then hands its objects over through inboxes).
     #[inline]
-    pub(super) fn my_shard(&self, token: usize) -> Option<usize> {
+    pub(crate) fn my_shard(&self, token: usize) -> Option<usize> {
         let me: *const HeapInner = self;
         LAST_SHARD.with(|last| {
             let (heap, index) = last.get();
@@ -68,18 +68,25 @@ impl HeapInner {
             // SAFETY: forwarded; handed-over objects are alive until processed here.
             unsafe {
                 match handover {
-                    Handover::List(object, gen) => {
-                        generation::push(shard.lists(), gen, object);
-                        if gen == 0 {
-                            self.trigger.count_young(shard, 1);
-                        }
-                    }
+                    // Counted as they were handed over (`count_handed_over`).
+                    Handover::List(object, gen) => generation::push(shard.lists(), gen, object),
                     Handover::Dead(object) => {
                         let header = object.as_ref();
                         generation::remove(shard.lists(), header);
-                        self.trigger.count_young(shard, -1);
-                        if header.dec_weak() {
+                        // A recorded candidate's entry frees it (`candidates::let_go`).
+                        if !crate::candidates::dead(header) && header.dec_weak() {
                             (header.vtable.dealloc)(object.as_ptr());
+                        }
+                    }
+                    Handover::Candidate(object) => {
+                        shard.candidates().push(HeaderPtr(object));
+                        self.trigger.count_candidate(shard);
+                    }
+                    Handover::Promote(gen) => {
+                        let lists = shard.lists();
+                        let dest = (gen + 1).min(self.generations() - 1);
+                        for g in (0..=gen).filter(|&g| g != dest) {
+                            generation::merge(lists, g, dest);
                         }
                     }
                 }
@@ -106,6 +113,7 @@ impl HeapInner {
     ///
     /// # Safety
     /// `object` is listed on this heap and dying (no strong handle left).
+    #[inline]
     pub(crate) unsafe fn unlist_if_mine(&self, object: NonNull<Header>) -> bool {
         // SAFETY: per the contract.
         let header = unsafe { object.as_ref() };
@@ -136,6 +144,7 @@ impl HeapInner {
         // SAFETY: the object is alive until the owner processes the handover.
         let shard = unsafe { object.as_ref() }.shard();
         self.shards[shard].post(Handover::Dead(object));
+        self.trigger.count_handed_over(-1);
     }
 
     /// Unlisting once the heap is orphaned: no allocation or collection can run any more, so

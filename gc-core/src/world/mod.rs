@@ -73,6 +73,22 @@ pub(crate) struct World {
 }
 
 impl World {
+    #[cfg(not(loom))]
+    const fn new() -> Self {
+        World {
+            slots: [const { CachePadded::new(AtomicU64::new(0)) }; SLOTS],
+            next_slot: AtomicUsize::new(0),
+            next_token: AtomicUsize::new(1),
+            stop_requested: AtomicBool::new(false),
+            stopper: AtomicBool::new(false),
+            lock: Mutex::new(()),
+            running: Condvar::new(),
+            drained: Condvar::new(),
+            stuck: Mutex::new(Vec::new()),
+        }
+    }
+
+    #[cfg(loom)]
     fn new() -> Self {
         World {
             slots: core::array::from_fn(|_| CachePadded::new(AtomicU64::new(0))),
@@ -89,7 +105,7 @@ impl World {
 }
 
 crate::sync::global! {
-    fn world() -> &'static World = lazy World::new();
+    fn world() -> &'static World = World::new();
 }
 
 crate::sync::thread_local_facade! {
