@@ -19,19 +19,23 @@ use crate::world;
 /// `Gc<T>` is `Send + Sync` when `T` is. Handles to members of a garbage cycle that is being
 /// torn down panic on dereference rather than expose a dropped value.
 ///
+/// `T` may be unsized: a trait object (`Gc<dyn Trait>`, from [`coerce_gc!`](crate::coerce_gc))
+/// or a slice. The object keeps the type it was allocated with: the
+/// collector traces, finalizes and frees it through its header, never through `T`.
+///
 /// `repr(transparent)`: a handle is one pointer to its object, which starts with the header, so
-/// a slice of handles reads as a slice of header pointers ([`Gc::headers`]).
+/// a slice of handles to sized values reads as a slice of header pointers (`Gc::headers`).
 #[repr(transparent)]
-pub struct Gc<T> {
+pub struct Gc<T: ?Sized> {
     ptr: NonNull<GcBox<T>>,
     _owns: PhantomData<GcBox<T>>,
 }
 
 // SAFETY: a `Gc<T>` gives shared access to `T` from any thread holding a clone, and the last
 // clone may drop `T` on any thread: exactly `Arc<T>`'s requirements. Counts are atomic.
-unsafe impl<T: Send + Sync> Send for Gc<T> {}
+unsafe impl<T: ?Sized + Send + Sync> Send for Gc<T> {}
 // SAFETY: as for `Send`.
-unsafe impl<T: Send + Sync> Sync for Gc<T> {}
+unsafe impl<T: ?Sized + Send + Sync> Sync for Gc<T> {}
 
 impl<T> Gc<T> {
     /// Wraps an owned strong reference.
@@ -44,6 +48,26 @@ impl<T> Gc<T> {
             ptr: ptr.cast(),
             _owns: PhantomData,
         }
+    }
+}
+
+impl<T: ?Sized> Gc<T> {
+    /// Wraps an owned strong reference given as a (possibly wide) pointer to the object.
+    ///
+    /// # Safety
+    /// `ptr` must point to a live object whose value is a `T` (its metadata that of the value)
+    /// and whose strong count includes one reference that the new handle now owns.
+    pub(crate) unsafe fn from_box(ptr: NonNull<GcBox<T>>) -> Self {
+        Gc {
+            ptr,
+            _owns: PhantomData,
+        }
+    }
+
+    /// The pointer to the object, metadata included.
+    #[inline]
+    pub(crate) fn box_ptr(this: &Self) -> NonNull<GcBox<T>> {
+        this.ptr
     }
 
     #[inline]
@@ -58,14 +82,23 @@ impl<T> Gc<T> {
         self.ptr.cast()
     }
 
-    /// The header pointers of a slice of handles, in place.
+    /// True when a handle is one pointer wide (`T` is sized), decided at compile time.
+    pub(crate) const THIN: bool =
+        core::mem::size_of::<Gc<T>>() == core::mem::size_of::<NonNull<Header>>();
+
+    /// The header pointers of a slice of handles, in place; `None` for wide handles (to a
+    /// slice or a trait object), which carry metadata beside the pointer.
     #[inline]
-    pub(crate) fn headers(handles: &[Gc<T>]) -> &[NonNull<Header>] {
-        // SAFETY: `Gc<T>` is `repr(transparent)` over `NonNull<GcBox<T>>`, a pointer of the
-        // layout of `NonNull<Header>`, and `GcBox` is `repr(C)` with the header first: each
-        // element read as a header pointer points at its object's header. Same length, and the
-        // slice keeps the borrow's lifetime.
-        unsafe { core::slice::from_raw_parts(handles.as_ptr().cast(), handles.len()) }
+    pub(crate) fn headers(handles: &[Gc<T>]) -> Option<&[NonNull<Header>]> {
+        if !Self::THIN {
+            return None;
+        }
+        // SAFETY: a handle is one pointer wide (checked above): `Gc<T>` is `repr(transparent)`
+        // over a thin `NonNull<GcBox<T>>`, a pointer of the layout of `NonNull<Header>`, and
+        // `GcBox` is `repr(C)` with the header first, so each element read as a header pointer
+        // points at its object's header. Same length, and the slice keeps the borrow's
+        // lifetime.
+        Some(unsafe { core::slice::from_raw_parts(handles.as_ptr().cast(), handles.len()) })
     }
 
     /// Gives the handle up without dropping its reference.
@@ -75,16 +108,17 @@ impl<T> Gc<T> {
         ptr
     }
 
-    /// True when both handles name the same object (Python's `is`).
+    /// True when both handles name the same object (Python's `is`). Only the addresses are
+    /// compared, not the metadata of wide handles.
     #[inline]
     pub fn ptr_eq(a: &Self, b: &Self) -> bool {
-        a.ptr == b.ptr
+        a.ptr.cast::<u8>() == b.ptr.cast::<u8>()
     }
 
     /// The object's identity (Python's `id()`): its address, stable for its lifetime.
     #[inline]
     pub fn id(this: &Self) -> usize {
-        this.ptr.as_ptr() as usize
+        this.ptr.cast::<u8>().as_ptr() as usize
     }
 
     /// The number of strong handles (`sys.getrefcount(x) - 1`). An immortal object (one whose
@@ -115,7 +149,7 @@ impl<T> Gc<T> {
     }
 }
 
-impl<T: Trace> Gc<T> {
+impl<T: ?Sized> Gc<T> {
     /// True when the object lives on a generation list and is scanned by the collector
     /// (CPython `gc.is_tracked`): its type can hold handles.
     pub fn is_tracked(this: &Self) -> bool {
@@ -138,7 +172,7 @@ fn torn_down(header: &Header) -> ! {
     )
 }
 
-impl<T> Deref for Gc<T> {
+impl<T: ?Sized> Deref for Gc<T> {
     type Target = T;
 
     #[inline]
@@ -152,11 +186,17 @@ impl<T> Deref for Gc<T> {
     }
 }
 
-impl<T: Trace> Clone for Gc<T> {
+impl<T: ?Sized> Clone for Gc<T> {
+    /// One more strong reference. For a tracked object (the header's flag, set at allocation:
+    /// a `Gc<dyn Trait>` has no `Trace::TRACKED` to ask), on a thread that does not hold the
+    /// world, the increment is made under a short hold.
     #[inline]
     fn clone(&self) -> Self {
         let header = self.header();
-        if T::TRACKED && !world::is_holding() && !cfg!(gc_seeded_bug = "clone_no_hold") {
+        if header.has(flag::TRACKED)
+            && !world::is_holding()
+            && !cfg!(gc_seeded_bug = "clone_no_hold")
+        {
             world::held(|| header.inc_strong());
         } else {
             header.inc_strong();
@@ -168,7 +208,7 @@ impl<T: Trace> Clone for Gc<T> {
     }
 }
 
-impl<T> Drop for Gc<T> {
+impl<T: ?Sized> Drop for Gc<T> {
     #[inline]
     fn drop(&mut self) {
         if self.header().dec_strong() {
@@ -178,57 +218,57 @@ impl<T> Drop for Gc<T> {
     }
 }
 
-impl<T: fmt::Debug> fmt::Debug for Gc<T> {
+impl<T: ?Sized + fmt::Debug> fmt::Debug for Gc<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&**self, f)
     }
 }
 
-impl<T: fmt::Display> fmt::Display for Gc<T> {
+impl<T: ?Sized + fmt::Display> fmt::Display for Gc<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&**self, f)
     }
 }
 
-impl<T> fmt::Pointer for Gc<T> {
+impl<T: ?Sized> fmt::Pointer for Gc<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Pointer::fmt(&self.ptr, f)
     }
 }
 
-impl<T: PartialEq> PartialEq for Gc<T> {
+impl<T: ?Sized + PartialEq> PartialEq for Gc<T> {
     fn eq(&self, other: &Self) -> bool {
         **self == **other
     }
 }
 
-impl<T: Eq> Eq for Gc<T> {}
+impl<T: ?Sized + Eq> Eq for Gc<T> {}
 
-impl<T: core::hash::Hash> core::hash::Hash for Gc<T> {
+impl<T: ?Sized + core::hash::Hash> core::hash::Hash for Gc<T> {
     fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
         (**self).hash(state)
     }
 }
 
-impl<T: PartialOrd> PartialOrd for Gc<T> {
+impl<T: ?Sized + PartialOrd> PartialOrd for Gc<T> {
     fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
         (**self).partial_cmp(&**other)
     }
 }
 
-impl<T: Ord> Ord for Gc<T> {
+impl<T: ?Sized + Ord> Ord for Gc<T> {
     fn cmp(&self, other: &Self) -> core::cmp::Ordering {
         (**self).cmp(&**other)
     }
 }
 
-impl<T> AsRef<T> for Gc<T> {
+impl<T: ?Sized> AsRef<T> for Gc<T> {
     fn as_ref(&self) -> &T {
         self
     }
 }
 
-impl<T> core::borrow::Borrow<T> for Gc<T> {
+impl<T: ?Sized> core::borrow::Borrow<T> for Gc<T> {
     fn borrow(&self) -> &T {
         self
     }
@@ -334,14 +374,14 @@ impl GcAny {
     }
 }
 
-impl<T: Trace + 'static> From<Gc<T>> for GcAny {
+impl<T: ?Sized + 'static> From<Gc<T>> for GcAny {
     fn from(gc: Gc<T>) -> GcAny {
         // SAFETY: the handle's strong reference is handed over.
         unsafe { GcAny::from_owned(Gc::into_raw(gc)) }
     }
 }
 
-impl<T: Trace + 'static> From<&Gc<T>> for GcAny {
+impl<T: ?Sized + 'static> From<&Gc<T>> for GcAny {
     fn from(gc: &Gc<T>) -> GcAny {
         GcAny::from(gc.clone())
     }

@@ -301,8 +301,13 @@ impl Header {
 }
 
 /// An object: header, then value. `#[repr(C)]` so a `*const Header` is a `*const GcBox<T>`.
+///
+/// Public only for [`coerce_gc!`](crate::coerce_gc), which unsizes a `*const GcBox<T>` into a
+/// `*const GcBox<dyn Trait>` (a raw-pointer coercion, stable where `CoerceUnsized` is not); its
+/// fields stay private.
+#[doc(hidden)]
 #[repr(C)]
-pub(crate) struct GcBox<T> {
+pub struct GcBox<T: ?Sized> {
     pub(crate) header: Header,
     pub(crate) value: core::mem::ManuallyDrop<T>,
 }

@@ -39,6 +39,7 @@ extern crate self as gc_core;
 
 mod alloc;
 mod cell;
+mod coerce;
 mod collector;
 mod config;
 mod error;
@@ -66,6 +67,8 @@ mod weak;
 mod world;
 
 pub use cell::{BorrowError, GcCell, GcLock, GcLockReadGuard, GcLockWriteGuard, GcRef, GcRefMut};
+#[doc(hidden)]
+pub use coerce::__private;
 pub use config::{Config, MAX_GENERATIONS, MAX_SHARDS};
 pub use error::GcError;
 pub use finalize::Finalize;

@@ -105,7 +105,7 @@ impl<'a> Tracer<'a> {
     }
 
     #[inline]
-    pub(crate) fn edge<T: Trace>(&mut self, gc: &Gc<T>) {
+    pub(crate) fn edge<T: ?Sized>(&mut self, gc: &Gc<T>) {
         if self.run.is_some() {
             self.copy_run();
         }
@@ -113,13 +113,17 @@ impl<'a> Tracer<'a> {
     }
 
     /// Records a slice of handles: left in place if they are the object's first edges and the
-    /// tracer allows it, else copied; an empty one is skipped.
+    /// tracer allows it, else copied; an empty one is skipped. Wide handles (to slices or
+    /// trait objects) do not read as header pointers: they are recorded one by one.
     #[inline]
-    fn edges_of<T: Trace>(&mut self, handles: &[Gc<T>]) {
+    fn edges_of<T: ?Sized>(&mut self, handles: &[Gc<T>]) {
         if handles.is_empty() {
             return;
         }
-        let headers = Gc::headers(handles);
+        let Some(headers) = Gc::headers(handles) else {
+            handles.iter().for_each(|gc| self.edge(gc));
+            return;
+        };
         if self.in_place && self.run.is_none() && self.edges.is_empty() {
             self.run = Some(InPlace(NonNull::from(headers)));
             return;
@@ -225,8 +229,9 @@ pub fn edges<T: Trace>(value: &T) -> Vec<usize> {
 }
 
 // SAFETY: a handle owns exactly one edge, which it reports once. It is always tracked:
-// `T::TRACKED` here would make every recursive type's `TRACKED` depend on itself.
-unsafe impl<T: Trace> Trace for Gc<T> {
+// `T::TRACKED` here would make every recursive type's `TRACKED` depend on itself, and a
+// `Gc<dyn Trait>` has none to ask. Its target is traced through its own header, whatever `T`.
+unsafe impl<T: ?Sized> Trace for Gc<T> {
     #[inline]
     fn trace(&self, tracer: &mut Tracer<'_>) {
         tracer.edge(self);

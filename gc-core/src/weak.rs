@@ -23,7 +23,7 @@ use crate::trace::{Trace, Tracer};
 use crate::world;
 
 /// A handle that does not keep its object alive.
-pub struct Weak<T> {
+pub struct Weak<T: ?Sized> {
     ptr: NonNull<GcBox<T>>,
     /// The callback registration this handle owns, if any.
     callback: Option<u64>,
@@ -32,14 +32,36 @@ pub struct Weak<T> {
 
 // SAFETY: a `Weak<T>` can become a `Gc<T>`, so it may move between threads exactly when a
 // `Gc<T>` may. Its counts are atomic.
-unsafe impl<T: Send + Sync> Send for Weak<T> {}
+unsafe impl<T: ?Sized + Send + Sync> Send for Weak<T> {}
 // SAFETY: as for `Send`.
-unsafe impl<T: Send + Sync> Sync for Weak<T> {}
+unsafe impl<T: ?Sized + Send + Sync> Sync for Weak<T> {}
 
-impl<T> Weak<T> {
+impl<T: ?Sized> Weak<T> {
+    /// Wraps a weak reference the caller owns.
+    ///
+    /// # Safety
+    /// `ptr` points to an allocation whose value is a `T` and whose weak count includes one
+    /// reference that the new handle now owns; `callback`, if any, is a registration of that
+    /// object that the handle now owns.
+    pub(crate) unsafe fn from_parts(ptr: NonNull<GcBox<T>>, callback: Option<u64>) -> Self {
+        Weak {
+            ptr,
+            callback,
+            _owns: PhantomData,
+        }
+    }
+
+    /// Gives the handle up without dropping its reference or its callback registration.
+    pub(crate) fn into_parts(this: Self) -> (NonNull<GcBox<T>>, Option<u64>) {
+        let parts = (this.ptr, this.callback);
+        core::mem::forget(this);
+        parts
+    }
+
+    #[inline]
     fn header(&self) -> &Header {
-        // SAFETY: a weak handle keeps the allocation (and so the header) alive.
-        unsafe { &(*self.ptr.as_ptr()).header }
+        // SAFETY: a weak handle keeps the allocation, which starts with the header, alive.
+        unsafe { self.ptr.cast::<Header>().as_ref() }
     }
 
     /// The number of strong handles still alive (0 once dead or judged garbage).
@@ -52,13 +74,12 @@ impl<T> Weak<T> {
         }
     }
 
-    /// True when both handles name the same allocation.
+    /// True when both handles name the same allocation. Only the addresses are compared, not
+    /// the metadata of wide handles.
     pub fn ptr_eq(a: &Self, b: &Self) -> bool {
-        a.ptr == b.ptr
+        a.ptr.cast::<u8>() == b.ptr.cast::<u8>()
     }
-}
 
-impl<T: Trace> Weak<T> {
     /// A strong handle, or `None` if the object is dead or has been judged garbage.
     pub fn upgrade(&self) -> Option<Gc<T>> {
         let header = self.header();
@@ -66,10 +87,12 @@ impl<T: Trace> Weak<T> {
             if header.has(flag::WEAK_CLEARED) || !header.try_inc_strong() {
                 return None;
             }
-            // SAFETY: `try_inc_strong` took a strong reference for the new handle.
-            Some(unsafe { Gc::from_owned(self.ptr.cast()) })
+            // SAFETY: `try_inc_strong` took a strong reference for the new handle, and the
+            // pointer keeps the value's metadata.
+            Some(unsafe { Gc::from_box(self.ptr) })
         };
-        if T::TRACKED {
+        // The header's flag, set at allocation (and before any weak handle exists).
+        if header.has(flag::TRACKED) {
             world::held(take)
         } else {
             take()
@@ -77,12 +100,12 @@ impl<T: Trace> Weak<T> {
     }
 }
 
-impl<T: Trace> Gc<T> {
+impl<T: ?Sized> Gc<T> {
     /// A weak handle to this object.
     pub fn downgrade(this: &Self) -> Weak<T> {
         this.header().inc_weak();
         Weak {
-            ptr: this.header_ptr().cast(),
+            ptr: Gc::box_ptr(this),
             callback: None,
             _owns: PhantomData,
         }
@@ -106,7 +129,7 @@ impl<T: Trace> Gc<T> {
     }
 }
 
-impl<T> Clone for Weak<T> {
+impl<T: ?Sized> Clone for Weak<T> {
     /// A plain weak handle to the same object; callbacks are not copied.
     fn clone(&self) -> Self {
         self.header().inc_weak();
@@ -118,7 +141,7 @@ impl<T> Clone for Weak<T> {
     }
 }
 
-impl<T> Drop for Weak<T> {
+impl<T: ?Sized> Drop for Weak<T> {
     fn drop(&mut self) {
         let header = self.header();
         if let Some(id) = self.callback {
@@ -127,12 +150,12 @@ impl<T> Drop for Weak<T> {
         if header.dec_weak() {
             // SAFETY: this was the last reference of any kind; the value was dropped when the
             // strong count reached zero.
-            unsafe { (header.vtable.dealloc)(self.ptr.as_ptr().cast()) };
+            unsafe { (header.vtable.dealloc)(self.ptr.cast::<Header>().as_ptr()) };
         }
     }
 }
 
-impl<T> fmt::Debug for Weak<T> {
+impl<T: ?Sized> fmt::Debug for Weak<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "(Weak {:p})", self.ptr)
     }
@@ -140,7 +163,7 @@ impl<T> fmt::Debug for Weak<T> {
 
 // SAFETY: a weak handle owns no strong edge; it reports its callback registration so the
 // collector can tell a weak reference that is itself garbage.
-unsafe impl<T: Trace> Trace for Weak<T> {
+unsafe impl<T: ?Sized> Trace for Weak<T> {
     const TRACKED: bool = false;
     fn trace(&self, tracer: &mut Tracer<'_>) {
         if let Some(id) = self.callback {
