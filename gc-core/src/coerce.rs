@@ -160,7 +160,7 @@ impl WeakParts {
     /// As for [`GcParts::rebuild`].
     pub unsafe fn rebuild<U: ?Sized>(self, ptr: *const GcBox<U>) -> Weak<U> {
         // SAFETY: per the contract: the pointer and registration of a weak handle given up by
-        // `into_parts` (not null).
+        // `into_parts` (not null: the sentinel of `Weak::new` is not zero either).
         unsafe { Weak::from_parts(NonNull::new_unchecked(ptr.cast_mut()), self.0) }
     }
 }
@@ -301,6 +301,8 @@ mod tests {
         });
         let weak: Weak<dyn Shape> = coerce_gc!(weak, dyn Shape);
         assert_eq!(weak.upgrade().unwrap().sides(), 9);
+        let nothing: Weak<dyn Shape> = coerce_gc!(Weak::<Dot>::new(), dyn Shape);
+        assert!(nothing.upgrade().is_none());
         drop(dot);
         assert_eq!(
             called.load(Ordering::SeqCst),
