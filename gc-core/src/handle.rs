@@ -19,8 +19,9 @@ use crate::world;
 /// `Gc<T>` is `Send + Sync` when `T` is. Handles to members of a garbage cycle that is being
 /// torn down panic on dereference rather than expose a dropped value.
 ///
-/// `T` may be unsized: a trait object (`Gc<dyn Trait>`, from [`coerce_gc!`](crate::coerce_gc))
-/// or a slice. The object keeps the type it was allocated with: the
+/// `T` may be unsized: a slice (`Gc<[T]>`, from [`Heap::alloc_slice`](crate::Heap::alloc_slice)
+/// or `From<Vec<T>>`) or a trait object (`Gc<dyn Trait>`, from
+/// [`coerce_gc!`](crate::coerce_gc)). The object keeps the type it was allocated with: the
 /// collector traces, finalizes and frees it through its header, never through `T`.
 ///
 /// `repr(transparent)`: a handle is one pointer to its object, which starts with the header, so

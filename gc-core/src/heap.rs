@@ -163,7 +163,7 @@ impl HeapInner {
     /// The shard this thread owns in this heap, claiming a free one on first use; `None` when
     /// every shard is taken (the thread then hands its objects over through inboxes).
     #[inline]
-    fn my_shard(&self, token: usize) -> Option<usize> {
+    pub(crate) fn my_shard(&self, token: usize) -> Option<usize> {
         let me: *const HeapInner = self;
         LAST_SHARD.with(|last| {
             let (heap, index) = last.get();

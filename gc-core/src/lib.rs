@@ -49,6 +49,7 @@ mod handle;
 mod header;
 mod heap;
 mod inspect;
+mod listing;
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod loom_hooks;
@@ -58,6 +59,7 @@ pub mod objgraph;
 mod pauses;
 mod pool;
 mod reclaim;
+mod slice;
 mod stats;
 mod sync;
 #[cfg(test)]

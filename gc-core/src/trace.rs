@@ -534,4 +534,18 @@ mod tests {
         };
         assert_eq!(traced(&empty_first), (ids[..2].to_vec(), true));
     }
+
+    #[test]
+    fn wide_handles_are_copied_one_by_one_never_read_in_place() {
+        let heap = quiet_heap();
+        let leaves: Vec<Gc<dyn Send + Sync>> = (0..3)
+            .map(|_| crate::coerce_gc!(heap.alloc(Leaf), dyn Send + Sync))
+            .collect();
+        let slices: Vec<Gc<[u8]>> = vec![Gc::from(vec![1]), Gc::from(vec![2, 3])];
+        const { assert!(!Gc::<dyn Send + Sync>::THIN && Gc::<Leaf>::THIN) };
+        let ids: Vec<usize> = leaves.iter().map(Gc::id).collect();
+        assert_eq!(traced(&leaves), (ids, false));
+        let ids: Vec<usize> = slices.iter().map(Gc::id).collect();
+        assert_eq!(super::edges(&slices), ids);
+    }
 }
