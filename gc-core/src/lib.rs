@@ -42,6 +42,7 @@ mod cell;
 mod coerce;
 mod collector;
 mod config;
+mod cyclic;
 mod error;
 pub mod finalize;
 mod generation;

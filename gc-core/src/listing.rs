@@ -1,5 +1,6 @@
-//! Tracked objects that `Heap::alloc` does not make — slices ([`Heap::alloc_slice`]) — put on
-//! generation 0 of the calling thread's shard.
+//! Tracked objects that `Heap::alloc` does not make — slices ([`Heap::alloc_slice`]) and
+//! objects built around a weak handle to themselves ([`Gc::new_cyclic`]) — put on generation 0
+//! of the calling thread's shard.
 //!
 //! The calling thread's shard is found (claimed on first use) as `Heap::alloc` finds it, and the
 //! object posted to the shard's inbox, with the world held; the thread, its owner, drains the
@@ -9,6 +10,7 @@
 //! (see `generation`).
 //!
 //! [`Heap::alloc_slice`]: crate::Heap::alloc_slice
+//! [`Gc::new_cyclic`]: crate::Gc::new_cyclic
 
 use core::ptr::NonNull;
 

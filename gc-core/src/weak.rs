@@ -244,7 +244,7 @@ impl<T: ?Sized> Drop for Weak<T> {
         }
         if header.dec_weak() {
             // SAFETY: this was the last reference of any kind; the value was dropped when the
-            // strong count reached zero.
+            // strong count reached zero (or never written: `Gc::new_cyclic` unwound).
             unsafe { (header.vtable.dealloc)(self.ptr.cast::<Header>().as_ptr()) };
         }
     }
