@@ -135,8 +135,7 @@ impl<T: ?Sized> Gc<T> {
 
     /// The number of [`Weak`](crate::Weak) handles.
     pub fn weak_count(this: &Self) -> usize {
-        // The strong handles together own one weak reference.
-        (this.header().weak.load(crate::sync::Ordering::Relaxed) as usize).saturating_sub(1)
+        this.header().weak_handles()
     }
 
     /// True when the object's count saturated: it will never be freed.
@@ -166,6 +165,14 @@ impl<T: ?Sized> Gc<T> {
 #[cold]
 #[inline(never)]
 fn torn_down(header: &Header) -> ! {
+    if !header.has(flag::TEARDOWN) && header.strong_count() > 0 {
+        // `DROPPED` on a live object outside any teardown: a `GcMut` has the value.
+        panic!(
+            "gc-core: accessed a {} that is borrowed mutably through Gc::get_mut or \
+             Gc::make_mut (a handle to it was made afterwards, by Heap::objects or a Weak)",
+            header.type_name()
+        )
+    }
     panic!(
         "gc-core: accessed a {} that belongs to a garbage cycle being torn down; \
          Drop impls must not reach other members of their cycle (use a finalizer)",

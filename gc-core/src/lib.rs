@@ -66,6 +66,7 @@ mod sync;
 #[cfg(test)]
 mod test_support;
 pub mod trace;
+mod unique;
 mod weak;
 mod world;
 
@@ -85,5 +86,6 @@ pub use mutator::{blocking, Mutator};
 pub use pauses::PauseHistograms;
 pub use stats::{CallbackId, CollectionInfo, DebugFlags, GenerationStats, Phase, PhaseTimes};
 pub use trace::{Trace, Tracer};
+pub use unique::GcMut;
 pub use weak::Weak;
 pub use world::{stalls, Stall};

@@ -158,10 +158,7 @@ impl<T: ?Sized> Weak<T> {
         if self.strong_count() == 0 {
             return 0;
         }
-        self.header().map_or(0, |header| {
-            // The strong handles together own one weak reference.
-            (header.weak.load(Ordering::Relaxed) as usize).saturating_sub(1)
-        })
+        self.header().map_or(0, Header::weak_handles)
     }
 
     /// True when both handles name the same allocation (two [`Weak::new`] handles do). Only
@@ -194,7 +191,7 @@ impl<T: ?Sized> Weak<T> {
 impl<T: ?Sized> Gc<T> {
     /// A weak handle to this object.
     pub fn downgrade(this: &Self) -> Weak<T> {
-        this.header().inc_weak();
+        this.header().downgrade_weak();
         Weak {
             ptr: Gc::box_ptr(this),
             callback: None,
