@@ -68,6 +68,7 @@ mod test_support;
 pub mod trace;
 mod unique;
 mod weak;
+pub mod weak_collections;
 mod world;
 
 pub use cell::{BorrowError, GcCell, GcLock, GcLockReadGuard, GcLockWriteGuard, GcRef, GcRefMut};
