@@ -39,6 +39,7 @@ extern crate self as gc_core;
 
 mod alloc;
 mod cell;
+mod census;
 mod coerce;
 mod collector;
 mod config;
@@ -72,6 +73,7 @@ pub mod weak_collections;
 mod world;
 
 pub use cell::{BorrowError, GcCell, GcLock, GcLockReadGuard, GcLockWriteGuard, GcRef, GcRefMut};
+pub use census::ObjectCount;
 #[doc(hidden)]
 pub use coerce::__private;
 pub use config::{Config, MAX_GENERATIONS, MAX_SHARDS};
