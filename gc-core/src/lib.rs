@@ -11,6 +11,10 @@
 //!   from outside, and tear down the rest — after finalizers had their chance to resurrect.
 //! - Threads share objects freely. A collection stops the world through a per-thread sharded
 //!   lock that attached threads ([`Mutator`]) hold for long stretches at no cost.
+//! - What a Rust user expects of `Arc`: [`Gc::new_cyclic`], [`Gc::try_unwrap`],
+//!   [`Gc::get_mut`], [`Gc::make_mut`], slices (`Gc<[T]>`, [`Heap::alloc_slice`]) and trait
+//!   objects (`Gc<dyn Trait>`, [`coerce_gc!`]); and CPython's `weakref` containers in
+//!   [`weak_collections`].
 //!
 //! ```
 //! use gc_core::{Gc, GcCell, Heap, Trace};
