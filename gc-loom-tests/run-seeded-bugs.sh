@@ -35,6 +35,9 @@ bugs=(
     "first_push_unfiled     pool_remote_free"
     "exit_frees_busy_page   pool_abandoned_page"
     "abandon_keeps_owner    pool_abandoned_page"
+    "unique_no_weak_lock    unique_handle"
+    "get_mut_no_mark        unique_handle"
+    "get_mut_unmark_unheld  unique_handle"
 )
 
 selected=("$@")

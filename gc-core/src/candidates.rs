@@ -17,9 +17,28 @@
 //! turns out to be the last, the object dies as a recorded candidate, and its entry frees it.
 //! Objects being collected are never recorded: their entries would outlive them.
 //!
-//! Missing a record (two threads racing, or a count read just before a clone) only loses a
-//! hint: a collection examines less, never more than it may — trial deletion over any set of
-//! objects keeps everything referenced from outside the set.
+//! # The invariant
+//!
+//! *Every garbage object is reachable from a recorded candidate.* A collection that examines
+//! only candidates finds all garbage only if this holds, so each way of losing a candidate is
+//! closed:
+//!
+//! - An object turns into garbage only when a reference to it goes: the decrement either frees
+//!   it (and its own references go the same way) or leaves it above zero, and then it is
+//!   recorded, or was already. Two drops racing both see a count above one, or the later one
+//!   frees.
+//! - A decrement never lands while a collection has the world stopped: on a heap that scans
+//!   candidates, a thread that does not hold the world drops handles to tracked objects under
+//!   a hold (see `handle`). Otherwise an object the collection counted as referenced could lose
+//!   that reference after its entry was taken, or unrecorded because it is in the region.
+//! - Garbage members are not recorded while finalizers run (`IN_SET`): the resurrection check
+//!   judges them afterwards with the world stopped, and what it keeps is referenced from
+//!   outside the garbage, by something live or by garbage that a candidate reaches. What a
+//!   collection keeps without judging it (a check that could not run) is recorded again.
+//! - A seed that survives a collection of younger generations stays a candidate: what keeps it
+//!   may be garbage in an older generation, unexamined. Only a full collection lets surviving
+//!   seeds go, since then all they reach was in the region and is referenced from outside the
+//!   heap.
 
 use core::ptr::NonNull;
 
@@ -95,6 +114,32 @@ impl HeapInner {
         self.shards()
             .iter()
             .any(|s| s.candidate_hint.load(Ordering::Relaxed) != 0)
+    }
+}
+
+/// Records again objects a collection puts back on the lists without knowing whether they are
+/// garbage (a resurrection check it could not finish): each becomes a candidate once more, on
+/// its own shard's list if the world is stopped, else through that shard's inbox, so that a
+/// later collection examines it. Objects of a heap that scans generations are left as they are.
+pub(crate) fn record_again(heap: &HeapInner, objects: &[HeaderPtr], stopped: bool) {
+    if heap.is_orphaned() {
+        return;
+    }
+    for &object in objects {
+        let header = object.header();
+        if !header.has(flag::CANDIDATES)
+            || header.flags.fetch_or(flag::BUFFERED, Ordering::Relaxed) & flag::BUFFERED != 0
+        {
+            continue;
+        }
+        let shard = &heap.shards()[header.shard()];
+        shard.candidate_hint.fetch_add(1, Ordering::Relaxed);
+        if stopped {
+            // SAFETY: the world is stopped.
+            unsafe { shard.candidates().push(object) };
+        } else {
+            shard.post(crate::generation::Handover::Candidate(object.0));
+        }
     }
 }
 

@@ -171,9 +171,9 @@ impl Heap {
         self.with_world_stopped(|inner| {
             for shard in inner.shards() {
                 // SAFETY: the world is stopped.
-                let lists = unsafe { shard.lists() };
+                let mut lists = unsafe { shard.lists() };
                 for gen in 0..permanent {
-                    generation::merge(lists, gen, permanent);
+                    generation::merge(&mut lists, gen, permanent);
                 }
             }
             inner.recount();
@@ -187,7 +187,7 @@ impl Heap {
         self.with_world_stopped(|inner| {
             for shard in inner.shards() {
                 // SAFETY: the world is stopped.
-                generation::merge(unsafe { shard.lists() }, permanent, permanent - 1);
+                generation::merge(unsafe { &mut shard.lists() }, permanent, permanent - 1);
             }
         });
     }

@@ -19,11 +19,12 @@
 //!
 //! CPython's counting rules, which these lists feed, are the trigger's (`trigger`).
 
-use core::cell::UnsafeCell;
 use core::ptr::NonNull;
 
 use crate::header::{flag, Header, HeaderPtr};
-use crate::sync::{AtomicBool, AtomicIsize, AtomicUsize, Mutex, Ordering};
+use crate::sync::{
+    AtomicBool, AtomicIsize, AtomicUsize, ExclusiveCell, ExclusiveMut, Mutex, Ordering,
+};
 
 /// What another thread hands over to a shard's owner.
 pub(crate) enum Handover {
@@ -45,7 +46,7 @@ pub(crate) struct Shard {
     /// The owning thread's token, 0 when free.
     pub(crate) owner: AtomicUsize,
     /// Only the owner holding the world, or a collector with the world stopped, touches these.
-    lists: UnsafeCell<Vec<Vec<HeaderPtr>>>,
+    lists: ExclusiveCell<Vec<Vec<HeaderPtr>>>,
     /// Allocations minus deallocations not yet added to the heap's gen-0 count. Written by
     /// whoever may touch the lists (plain load and store), read by anyone.
     pub(crate) unpublished: AtomicIsize,
@@ -54,7 +55,7 @@ pub(crate) struct Shard {
     pub(crate) unpublished_due: AtomicIsize,
     /// Candidates recorded by this shard's owner, or handed to it (`candidates`), under the
     /// same exclusion as the lists.
-    candidates: UnsafeCell<Vec<HeaderPtr>>,
+    candidates: ExclusiveCell<Vec<HeaderPtr>>,
     /// How many candidates the list and the inbox hold: written by whoever adds or takes them,
     /// read by a collection deciding whether it has anything to examine (a hint: one recorded
     /// meanwhile waits for the next collection).
@@ -74,10 +75,10 @@ impl Shard {
     pub(crate) fn new(generations: usize) -> Self {
         Shard {
             owner: AtomicUsize::new(0),
-            lists: UnsafeCell::new((0..=generations).map(|_| Vec::new()).collect()),
+            lists: ExclusiveCell::new((0..=generations).map(|_| Vec::new()).collect()),
             unpublished: AtomicIsize::new(0),
             unpublished_due: AtomicIsize::new(0),
-            candidates: UnsafeCell::new(Vec::new()),
+            candidates: ExclusiveCell::new(Vec::new()),
             candidate_hint: AtomicUsize::new(0),
             inbox: Mutex::new(Vec::new()),
             mail: AtomicBool::new(false),
@@ -88,21 +89,21 @@ impl Shard {
     ///
     /// # Safety
     /// The caller is the shard's owner and holds the world, or has the world stopped; and no
-    /// other reference from this function is alive.
-    #[allow(clippy::mut_from_ref)]
-    pub(crate) unsafe fn lists(&self) -> &mut Vec<Vec<HeaderPtr>> {
+    /// other guard from this function is alive.
+    #[inline]
+    pub(crate) unsafe fn lists(&self) -> ExclusiveMut<'_, Vec<Vec<HeaderPtr>>> {
         // SAFETY: per the contract, the access is exclusive.
-        unsafe { &mut *self.lists.get() }
+        unsafe { self.lists.get_mut() }
     }
 
     /// The candidate list.
     ///
     /// # Safety
     /// As for [`Shard::lists`].
-    #[allow(clippy::mut_from_ref)]
-    pub(crate) unsafe fn candidates(&self) -> &mut Vec<HeaderPtr> {
+    #[inline]
+    pub(crate) unsafe fn candidates(&self) -> ExclusiveMut<'_, Vec<HeaderPtr>> {
         // SAFETY: per the contract, the access is exclusive.
-        unsafe { &mut *self.candidates.get() }
+        unsafe { self.candidates.get_mut() }
     }
 
     /// Adds `delta` to the unpublished count; returns the new value.

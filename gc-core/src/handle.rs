@@ -2,7 +2,9 @@
 //!
 //! Cloning is one atomic increment (plus, for a tracked object on a thread that does not hold
 //! the world, a short hold so the increment cannot slip between a collector's reads). Dropping
-//! the last handle frees the object at once: finalizer, weak callbacks, then the value's `Drop`.
+//! a handle is one atomic decrement (under a hold too, for a tracked object on a heap that
+//! scans candidates, on such a thread); dropping the last frees the object at once: finalizer,
+//! weak callbacks, then the value's `Drop`.
 
 use core::fmt;
 use core::marker::PhantomData;
@@ -21,19 +23,24 @@ use crate::world;
 /// `Gc<T>` is `Send + Sync` when `T` is. Handles to members of a garbage cycle that is being
 /// torn down panic on dereference rather than expose a dropped value.
 ///
+/// `T` may be unsized: a slice (`Gc<[T]>`, from [`Heap::alloc_slice`](crate::Heap::alloc_slice)
+/// or `From<Vec<T>>`) or a trait object (`Gc<dyn Trait>`, from
+/// [`coerce_gc!`](crate::coerce_gc)). The object keeps the type it was allocated with: the
+/// collector traces, finalizes and frees it through its header, never through `T`.
+///
 /// `repr(transparent)`: a handle is one pointer to its object, which starts with the header, so
-/// a slice of handles reads as a slice of header pointers.
+/// a slice of handles to sized values reads as a slice of header pointers (`Gc::headers`).
 #[repr(transparent)]
-pub struct Gc<T> {
+pub struct Gc<T: ?Sized> {
     ptr: NonNull<GcBox<T>>,
     _owns: PhantomData<GcBox<T>>,
 }
 
 // SAFETY: a `Gc<T>` gives shared access to `T` from any thread holding a clone, and the last
 // clone may drop `T` on any thread: exactly `Arc<T>`'s requirements. Counts are atomic.
-unsafe impl<T: Send + Sync> Send for Gc<T> {}
+unsafe impl<T: ?Sized + Send + Sync> Send for Gc<T> {}
 // SAFETY: as for `Send`.
-unsafe impl<T: Send + Sync> Sync for Gc<T> {}
+unsafe impl<T: ?Sized + Send + Sync> Sync for Gc<T> {}
 
 impl<T> Gc<T> {
     /// Wraps an owned strong reference.
@@ -46,6 +53,26 @@ impl<T> Gc<T> {
             ptr: ptr.cast(),
             _owns: PhantomData,
         }
+    }
+}
+
+impl<T: ?Sized> Gc<T> {
+    /// Wraps an owned strong reference given as a (possibly wide) pointer to the object.
+    ///
+    /// # Safety
+    /// `ptr` must point to a live object whose value is a `T` (its metadata that of the value)
+    /// and whose strong count includes one reference that the new handle now owns.
+    pub(crate) unsafe fn from_box(ptr: NonNull<GcBox<T>>) -> Self {
+        Gc {
+            ptr,
+            _owns: PhantomData,
+        }
+    }
+
+    /// The pointer to the object, metadata included.
+    #[inline]
+    pub(crate) fn box_ptr(this: &Self) -> NonNull<GcBox<T>> {
+        this.ptr
     }
 
     #[inline]
@@ -60,14 +87,23 @@ impl<T> Gc<T> {
         self.ptr.cast()
     }
 
-    /// The header pointers of a slice of handles, in place.
+    /// True when a handle is one pointer wide (`T` is sized), decided at compile time.
+    pub(crate) const THIN: bool =
+        core::mem::size_of::<Gc<T>>() == core::mem::size_of::<NonNull<Header>>();
+
+    /// The header pointers of a slice of handles, in place; `None` for wide handles (to a
+    /// slice or a trait object), which carry metadata beside the pointer.
     #[inline]
-    pub(crate) fn headers(handles: &[Gc<T>]) -> &[NonNull<Header>] {
-        // SAFETY: `Gc<T>` is `repr(transparent)` over `NonNull<GcBox<T>>`, a pointer of the
-        // layout of `NonNull<Header>`, and `GcBox` is `repr(C)` with the header first: each
-        // element read as a header pointer points at its object's header. Same length, and the
-        // slice keeps the borrow's lifetime.
-        unsafe { core::slice::from_raw_parts(handles.as_ptr().cast(), handles.len()) }
+    pub(crate) fn headers(handles: &[Gc<T>]) -> Option<&[NonNull<Header>]> {
+        if !Self::THIN {
+            return None;
+        }
+        // SAFETY: a handle is one pointer wide (checked above): `Gc<T>` is `repr(transparent)`
+        // over a thin `NonNull<GcBox<T>>`, a pointer of the layout of `NonNull<Header>`, and
+        // `GcBox` is `repr(C)` with the header first, so each element read as a header pointer
+        // points at its object's header. Same length, and the slice keeps the borrow's
+        // lifetime.
+        Some(unsafe { core::slice::from_raw_parts(handles.as_ptr().cast(), handles.len()) })
     }
 
     /// Gives the handle up without dropping its reference.
@@ -77,16 +113,17 @@ impl<T> Gc<T> {
         ptr
     }
 
-    /// True when both handles name the same object (Python's `is`).
+    /// True when both handles name the same object (Python's `is`). Only the addresses are
+    /// compared, not the metadata of wide handles.
     #[inline]
     pub fn ptr_eq(a: &Self, b: &Self) -> bool {
-        a.ptr == b.ptr
+        a.ptr.cast::<u8>() == b.ptr.cast::<u8>()
     }
 
     /// The object's identity (Python's `id()`): its address, stable for its lifetime.
     #[inline]
     pub fn id(this: &Self) -> usize {
-        this.ptr.as_ptr() as usize
+        this.ptr.cast::<u8>().as_ptr() as usize
     }
 
     /// The number of strong handles (`sys.getrefcount(x) - 1`). An immortal object (one whose
@@ -102,8 +139,7 @@ impl<T> Gc<T> {
 
     /// The number of [`Weak`](crate::Weak) handles.
     pub fn weak_count(this: &Self) -> usize {
-        // The strong handles together own one weak reference.
-        (this.header().weak.load(crate::sync::Ordering::Relaxed) as usize).saturating_sub(1)
+        this.header().weak_handles()
     }
 
     /// True when the object's count saturated: it will never be freed.
@@ -117,7 +153,7 @@ impl<T> Gc<T> {
     }
 }
 
-impl<T: Trace> Gc<T> {
+impl<T: ?Sized> Gc<T> {
     /// True when the object lives on a generation list and is scanned by the collector
     /// (CPython `gc.is_tracked`): its type can hold handles.
     pub fn is_tracked(this: &Self) -> bool {
@@ -133,6 +169,14 @@ impl<T: Trace> Gc<T> {
 #[cold]
 #[inline(never)]
 fn torn_down(header: &Header) -> ! {
+    if !header.has(flag::TEARDOWN) && header.strong_count() > 0 {
+        // `DROPPED` on a live object outside any teardown: a `GcMut` has the value.
+        panic!(
+            "gc-core: accessed a {} that is borrowed mutably through Gc::get_mut or \
+             Gc::make_mut (a handle to it was made afterwards, by Heap::objects or a Weak)",
+            header.type_name()
+        )
+    }
     panic!(
         "gc-core: accessed a {} that belongs to a garbage cycle being torn down; \
          Drop impls must not reach other members of their cycle (use a finalizer)",
@@ -140,7 +184,7 @@ fn torn_down(header: &Header) -> ! {
     )
 }
 
-impl<T> Deref for Gc<T> {
+impl<T: ?Sized> Deref for Gc<T> {
     type Target = T;
 
     #[inline]
@@ -154,11 +198,14 @@ impl<T> Deref for Gc<T> {
     }
 }
 
-impl<T: Trace> Clone for Gc<T> {
+impl<T: ?Sized> Clone for Gc<T> {
+    /// One more strong reference. For a tracked object (the header's flag, set at allocation:
+    /// a `Gc<dyn Trait>` has no `Trace::TRACKED` to ask), on a thread that does not hold the
+    /// world, the increment is made under a short hold.
     #[inline]
     fn clone(&self) -> Self {
         let header = self.header();
-        if T::TRACKED && !world::is_holding() && !seeded::CLONE_NO_HOLD {
+        if header.has(flag::TRACKED) && !world::is_holding() && !seeded::CLONE_NO_HOLD {
             world::held(|| header.inc_strong());
         } else {
             header.inc_strong();
@@ -170,71 +217,107 @@ impl<T: Trace> Clone for Gc<T> {
     }
 }
 
-impl<T> Drop for Gc<T> {
+impl<T: ?Sized> Drop for Gc<T> {
     #[inline]
     fn drop(&mut self) {
-        if candidates::worth_recording(self.header()) {
-            // SAFETY: this handle's reference is not given up yet; only tracked objects are.
-            unsafe { candidates::record(self.header_ptr()) };
-        }
-        if self.header().dec_strong() {
-            // SAFETY: the count just reached zero, so this was the last strong reference.
-            unsafe { reclaim::last_reference_gone(self.header_ptr()) }
-        }
+        // SAFETY: the handle owns a strong reference and is going.
+        unsafe { drop_reference(self.header_ptr()) }
     }
 }
 
-impl<T: fmt::Debug> fmt::Debug for Gc<T> {
+/// Gives up a handle's strong reference to `object`, recording the object as a candidate if
+/// it may now head a garbage cycle, and reclaiming it if this was the last reference.
+///
+/// On a heap that scans candidates, a thread that does not hold the world drops a handle to a
+/// tracked object under a short hold, as it clones one: a decrement made while a collection
+/// has the world stopped could turn an object the collection has just counted as referenced
+/// into garbage, after the collection took it off the candidate lists or without recording it
+/// (it is in the collection's region), and no later collection would look at it.
+///
+/// # Safety
+/// The caller owns a strong reference to `object` and gives it up with this call.
+#[inline]
+unsafe fn drop_reference(object: NonNull<Header>) {
+    // SAFETY: the caller's reference keeps the object alive.
+    let header = unsafe { object.as_ref() };
+    if header.has(flag::CANDIDATES) && !world::is_holding() && !seeded::DROP_NO_HOLD {
+        // SAFETY: forwarded.
+        return world::held(|| unsafe { drop_reference_held(object) });
+    }
+    // SAFETY: forwarded.
+    unsafe { drop_reference_held(object) }
+}
+
+/// [`drop_reference`] once the world is held if it must be.
+///
+/// # Safety
+/// As for [`drop_reference`].
+#[inline]
+unsafe fn drop_reference_held(object: NonNull<Header>) {
+    // SAFETY: the caller's reference keeps the object alive.
+    let header = unsafe { object.as_ref() };
+    if candidates::worth_recording(header) {
+        // SAFETY: the caller's reference is not given up yet; only tracked objects are
+        // recorded (`CANDIDATES` is set on tracked objects alone).
+        unsafe { candidates::record(object) };
+    }
+    if header.dec_strong() {
+        // SAFETY: the count just reached zero, so this was the last strong reference.
+        unsafe { reclaim::last_reference_gone(object) }
+    }
+}
+
+impl<T: ?Sized + fmt::Debug> fmt::Debug for Gc<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&**self, f)
     }
 }
 
-impl<T: fmt::Display> fmt::Display for Gc<T> {
+impl<T: ?Sized + fmt::Display> fmt::Display for Gc<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&**self, f)
     }
 }
 
-impl<T> fmt::Pointer for Gc<T> {
+impl<T: ?Sized> fmt::Pointer for Gc<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Pointer::fmt(&self.ptr, f)
     }
 }
 
-impl<T: PartialEq> PartialEq for Gc<T> {
+impl<T: ?Sized + PartialEq> PartialEq for Gc<T> {
     fn eq(&self, other: &Self) -> bool {
         **self == **other
     }
 }
 
-impl<T: Eq> Eq for Gc<T> {}
+impl<T: ?Sized + Eq> Eq for Gc<T> {}
 
-impl<T: core::hash::Hash> core::hash::Hash for Gc<T> {
+impl<T: ?Sized + core::hash::Hash> core::hash::Hash for Gc<T> {
     fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
         (**self).hash(state)
     }
 }
 
-impl<T: PartialOrd> PartialOrd for Gc<T> {
+impl<T: ?Sized + PartialOrd> PartialOrd for Gc<T> {
     fn partial_cmp(&self, other: &Self) -> Option<core::cmp::Ordering> {
         (**self).partial_cmp(&**other)
     }
 }
 
-impl<T: Ord> Ord for Gc<T> {
+impl<T: ?Sized + Ord> Ord for Gc<T> {
     fn cmp(&self, other: &Self) -> core::cmp::Ordering {
         (**self).cmp(&**other)
     }
 }
 
-impl<T> AsRef<T> for Gc<T> {
+impl<T: ?Sized> AsRef<T> for Gc<T> {
     fn as_ref(&self) -> &T {
         self
     }
 }
 
-impl<T> core::borrow::Borrow<T> for Gc<T> {
+impl<T: ?Sized> core::borrow::Borrow<T> for Gc<T> {
     fn borrow(&self) -> &T {
         self
     }
@@ -340,14 +423,14 @@ impl GcAny {
     }
 }
 
-impl<T: Trace + 'static> From<Gc<T>> for GcAny {
+impl<T: ?Sized + 'static> From<Gc<T>> for GcAny {
     fn from(gc: Gc<T>) -> GcAny {
         // SAFETY: the handle's strong reference is handed over.
         unsafe { GcAny::from_owned(Gc::into_raw(gc)) }
     }
 }
 
-impl<T: Trace + 'static> From<&Gc<T>> for GcAny {
+impl<T: ?Sized + 'static> From<&Gc<T>> for GcAny {
     fn from(gc: &Gc<T>) -> GcAny {
         GcAny::from(gc.clone())
     }
@@ -367,14 +450,8 @@ impl Clone for GcAny {
 
 impl Drop for GcAny {
     fn drop(&mut self) {
-        if candidates::worth_recording(self.header()) {
-            // SAFETY: as for `Gc`.
-            unsafe { candidates::record(self.ptr) };
-        }
-        if self.header().dec_strong() {
-            // SAFETY: the count just reached zero.
-            unsafe { reclaim::last_reference_gone(self.ptr) }
-        }
+        // SAFETY: the handle owns a strong reference and is going.
+        unsafe { drop_reference(self.ptr) }
     }
 }
 

@@ -25,6 +25,9 @@ use crate::trace::{Trace, Tracer};
 pub(crate) const IMMORTAL: u32 = 1 << 31;
 /// Where an immortal count is pinned: far from both `IMMORTAL` and `u32::MAX`.
 const IMMORTAL_PIN: u32 = IMMORTAL + (1 << 30);
+/// The weak count while [`Header::lock_weak`] checks that a strong handle is the only handle:
+/// `Gc::downgrade` waits for it to go (as `Arc::is_unique` locks `Arc`'s weak count).
+pub(crate) const WEAK_LOCKED: u32 = u32::MAX;
 
 /// Flag bits in [`Header::flags`].
 pub(crate) mod flag {
@@ -44,7 +47,10 @@ pub(crate) mod flag {
     pub(crate) const WEAK_CLEARED: u32 = 1 << 6;
     /// Being torn down as part of a garbage cycle: any access to the value panics.
     pub(crate) const TEARDOWN: u32 = 1 << 7;
-    /// The value has been dropped in place; only the allocation remains.
+    /// Nothing may read the value: it has been dropped in place (only the allocation remains),
+    /// or it is borrowed mutably through a [`GcMut`](crate::GcMut) while the object is alive.
+    /// Either way the collector never traces it (a root with no edges) and dereferencing a
+    /// handle panics.
     pub(crate) const DROPPED: u32 = 1 << 8;
     /// The allocation is a block of the pool (`pool`), not of the system allocator.
     pub(crate) const POOLED: u32 = 1 << 9;
@@ -274,6 +280,57 @@ impl Header {
         self.strong.load(Ordering::Relaxed)
     }
 
+    /// One more weak reference made from a strong handle (`Gc::downgrade`): waits while
+    /// [`lock_weak`](Header::lock_weak) holds the count. A weak count that would overflow
+    /// leaks the allocation instead.
+    pub(crate) fn downgrade_weak(&self) {
+        let mut cur = self.weak.load(Ordering::Relaxed);
+        loop {
+            if cur == WEAK_LOCKED {
+                crate::sync::spin_loop();
+                cur = self.weak.load(Ordering::Relaxed);
+                continue;
+            }
+            if cur >= IMMORTAL {
+                // Saturated: pinned for good, nothing to count.
+                return;
+            }
+            // Acquire: a uniqueness check that unlocked the count happens before.
+            match self.weak.compare_exchange_weak(
+                cur,
+                cur + 1,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return,
+                Err(seen) => cur = seen,
+            }
+        }
+    }
+
+    /// Locks the weak count if no weak handle exists (it is 1: the strong handles' own), so
+    /// that none can be made until [`unlock_weak`](Header::unlock_weak); false if a weak handle
+    /// exists. The caller owns a strong handle, so the count cannot drop to 0 meanwhile.
+    pub(crate) fn lock_weak(&self) -> bool {
+        self.weak
+            .compare_exchange(1, WEAK_LOCKED, Ordering::Acquire, Ordering::Relaxed)
+            .is_ok()
+    }
+
+    /// Undoes [`lock_weak`](Header::lock_weak).
+    pub(crate) fn unlock_weak(&self) {
+        self.weak.store(1, Ordering::Release);
+    }
+
+    /// The weak handles, not counting the strong handles' own reference (0 while the count is
+    /// locked: none exists then).
+    pub(crate) fn weak_handles(&self) -> usize {
+        match self.weak.load(Ordering::Relaxed) {
+            WEAK_LOCKED => 0,
+            weak => (weak as usize).saturating_sub(1),
+        }
+    }
+
     /// One more weak reference. A weak count that would overflow leaks the allocation instead.
     pub(crate) fn inc_weak(&self) {
         let old = self.weak.fetch_add(1, Ordering::Relaxed);
@@ -343,8 +400,13 @@ impl HeaderPtr {
 }
 
 /// An object: header, then value. `#[repr(C)]` so a `*const Header` is a `*const GcBox<T>`.
+///
+/// Public only for [`coerce_gc!`](crate::coerce_gc), which unsizes a `*const GcBox<T>` into a
+/// `*const GcBox<dyn Trait>` (a raw-pointer coercion, stable where `CoerceUnsized` is not); its
+/// fields stay private.
+#[doc(hidden)]
 #[repr(C)]
-pub(crate) struct GcBox<T> {
+pub struct GcBox<T: ?Sized> {
     pub(crate) header: Header,
     pub(crate) value: core::mem::ManuallyDrop<T>,
 }

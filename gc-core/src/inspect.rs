@@ -1,8 +1,11 @@
 //! Looking at a heap's objects: CPython's `gc.get_objects`, `get_referrers`, `get_referents`,
 //! `is_tracked` and `is_finalized`.
 //!
-//! These run with the world running and return strong handles ([`GcAny`]), so what they return
-//! stays valid; an object dying concurrently is simply not returned.
+//! `objects` and `referrers` stop the world briefly, to read every shard's lists while nothing
+//! moves them (and take in what other threads handed over to them); `referents` holds the world
+//! while it traces the one object. All three return strong handles ([`GcAny`]), taken before the
+//! world runs again, so what they return stays valid; an object dying concurrently is simply not
+//! returned.
 
 use crate::error::GcError;
 use crate::handle::{Gc, GcAny};

@@ -11,6 +11,10 @@
 //!   from outside, and tear down the rest — after finalizers had their chance to resurrect.
 //! - Threads share objects freely. A collection stops the world through a per-thread sharded
 //!   lock that attached threads ([`Mutator`]) hold for long stretches at no cost.
+//! - What a Rust user expects of `Arc`: [`Gc::new_cyclic`], [`Gc::try_unwrap`],
+//!   [`Gc::get_mut`], [`Gc::make_mut`], slices (`Gc<[T]>`, [`Heap::alloc_slice`]) and trait
+//!   objects (`Gc<dyn Trait>`, [`coerce_gc!`]); and CPython's `weakref` containers in
+//!   [`weak_collections`].
 //!
 //! ```
 //! use gc_core::{Gc, GcCell, Heap, Trace};
@@ -40,8 +44,11 @@ extern crate self as gc_core;
 mod alloc;
 mod candidates;
 mod cell;
+mod census;
+mod coerce;
 mod collector;
 mod config;
+mod cyclic;
 mod error;
 pub mod finalize;
 mod gc_module;
@@ -50,6 +57,7 @@ mod handle;
 mod header;
 mod heap;
 mod inspect;
+mod listing;
 #[cfg(loom)]
 #[doc(hidden)]
 pub mod loom_hooks;
@@ -60,16 +68,22 @@ mod pauses;
 mod pool;
 mod reclaim;
 mod seeded;
+mod slice;
 mod stats;
 mod sync;
 #[cfg(test)]
 mod test_support;
 pub mod trace;
 mod trigger;
+mod unique;
 mod weak;
+pub mod weak_collections;
 mod world;
 
 pub use cell::{BorrowError, GcCell, GcLock, GcLockReadGuard, GcLockWriteGuard, GcRef, GcRefMut};
+pub use census::ObjectCount;
+#[doc(hidden)]
+pub use coerce::__private;
 pub use config::{Config, Scan, Trigger, MAX_GENERATIONS, MAX_SHARDS};
 pub use error::GcError;
 pub use finalize::Finalize;
@@ -83,5 +97,6 @@ pub use mutator::{blocking, Mutator};
 pub use pauses::PauseHistograms;
 pub use stats::{CallbackId, CollectionInfo, DebugFlags, GenerationStats, Phase, PhaseTimes};
 pub use trace::{Trace, Tracer};
+pub use unique::GcMut;
 pub use weak::Weak;
 pub use world::{stalls, Stall};

@@ -47,6 +47,9 @@ pub(crate) const HOLDS_BY_VALUE: bool = seeded!("holds_by_value");
 
 /// `clone_no_hold`: a clone by a thread that does not hold the world takes no hold.
 pub(crate) const CLONE_NO_HOLD: bool = seeded!("clone_no_hold");
+/// `drop_no_hold`: on a heap that scans candidates, a drop by a thread that does not hold the
+/// world takes no hold, so its decrement can land while a collection has the world stopped.
+pub(crate) const DROP_NO_HOLD: bool = seeded!("drop_no_hold");
 /// `free_no_hold`: the free path of a tracked object takes no hold.
 pub(crate) const FREE_NO_HOLD: bool = seeded!("free_no_hold");
 /// `cell_no_hold`: gc-cell and `GcLock` borrows take no hold.
@@ -73,6 +76,18 @@ pub(crate) const WEAK_NOT_CLEARED: bool = seeded!("weak_not_cleared");
 /// `no_resurrection_check`: the garbage is torn down after finalizers without checking again
 /// what they resurrected.
 pub(crate) const NO_RESURRECTION_CHECK: bool = seeded!("no_resurrection_check");
+
+// The only handle (`unique`).
+
+/// `unique_no_weak_lock`: the check that a handle is the only one reads the counts without
+/// locking the weak count, so a weak handle can be upgraded between the two reads.
+pub(crate) const UNIQUE_NO_WEAK_LOCK: bool = seeded!("unique_no_weak_lock");
+/// `get_mut_no_mark`: `Gc::get_mut` does not mark the value borrowed, so a collection reads it
+/// while it is being written.
+pub(crate) const GET_MUT_NO_MARK: bool = seeded!("get_mut_no_mark");
+/// `get_mut_unmark_unheld`: a `GcMut` takes its mark off without a hold, so its writes need
+/// not happen before the next collection's reads.
+pub(crate) const GET_MUT_UNMARK_UNHELD: bool = seeded!("get_mut_unmark_unheld");
 
 // The pool (`pool/`).
 

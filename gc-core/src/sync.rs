@@ -137,6 +137,82 @@ impl Condvar {
     }
 }
 
+/// A cell whose exclusive access a protocol provides rather than a lock: a shard's generation
+/// lists and candidates, touched only by the owner holding the world or by a collector with the
+/// world stopped. Under loom it is loom's cell, which reports any two accesses the protocol
+/// failed to order; otherwise it is a plain `UnsafeCell`, and [`ExclusiveCell::get_mut`] costs
+/// nothing.
+pub(crate) struct ExclusiveCell<T> {
+    #[cfg(not(loom))]
+    value: core::cell::UnsafeCell<T>,
+    #[cfg(loom)]
+    value: loom::cell::UnsafeCell<T>,
+}
+
+/// Exclusive access to an [`ExclusiveCell`]'s value, for as long as the guard lives.
+pub(crate) struct ExclusiveMut<'a, T> {
+    #[cfg(not(loom))]
+    value: &'a mut T,
+    #[cfg(loom)]
+    value: loom::cell::MutPtr<T>,
+    #[cfg(loom)]
+    _cell: core::marker::PhantomData<&'a mut T>,
+}
+
+impl<T> ExclusiveCell<T> {
+    pub(crate) fn new(value: T) -> Self {
+        ExclusiveCell {
+            #[cfg(not(loom))]
+            value: core::cell::UnsafeCell::new(value),
+            #[cfg(loom)]
+            value: loom::cell::UnsafeCell::new(value),
+        }
+    }
+
+    /// The value, exclusively.
+    ///
+    /// # Safety
+    /// No other access to the value, on any thread, overlaps the guard's life: the protocol
+    /// guarding the cell orders them all before or after it.
+    #[inline]
+    pub(crate) unsafe fn get_mut(&self) -> ExclusiveMut<'_, T> {
+        ExclusiveMut {
+            // SAFETY: per the contract, the access is exclusive.
+            #[cfg(not(loom))]
+            value: unsafe { &mut *self.value.get() },
+            #[cfg(loom)]
+            value: self.value.get_mut(),
+            #[cfg(loom)]
+            _cell: core::marker::PhantomData,
+        }
+    }
+}
+
+impl<T> core::ops::Deref for ExclusiveMut<'_, T> {
+    type Target = T;
+
+    #[inline]
+    fn deref(&self) -> &T {
+        #[cfg(not(loom))]
+        return self.value;
+        // SAFETY: the guard was made under `get_mut`'s exclusive access, which loom tracks for
+        // the guard's life.
+        #[cfg(loom)]
+        return unsafe { self.value.deref() };
+    }
+}
+
+impl<T> core::ops::DerefMut for ExclusiveMut<'_, T> {
+    #[inline]
+    fn deref_mut(&mut self) -> &mut T {
+        #[cfg(not(loom))]
+        return self.value;
+        // SAFETY: as for `deref`.
+        #[cfg(loom)]
+        return unsafe { self.value.deref() };
+    }
+}
+
 /// A one-shot signal between two threads: set once, waited for until set.
 #[derive(Debug, Default)]
 pub(crate) struct Latch {

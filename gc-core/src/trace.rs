@@ -148,7 +148,7 @@ impl<'a> Tracer<'a> {
     }
 
     #[inline]
-    pub(crate) fn edge<T: Trace>(&mut self, gc: &Gc<T>) {
+    pub(crate) fn edge<T: ?Sized>(&mut self, gc: &Gc<T>) {
         if self.run.is_some() {
             self.copy_run();
         }
@@ -156,13 +156,17 @@ impl<'a> Tracer<'a> {
     }
 
     /// Records a slice of handles: left in place if they are the object's first edges and the
-    /// tracer allows it, else copied; an empty one is skipped.
+    /// tracer allows it, else copied; an empty one is skipped. Wide handles (to slices or
+    /// trait objects) do not read as header pointers: they are recorded one by one.
     #[inline]
-    fn edges_of<T: Trace>(&mut self, handles: &[Gc<T>]) {
+    fn edges_of<T: ?Sized>(&mut self, handles: &[Gc<T>]) {
         if handles.is_empty() {
             return;
         }
-        let headers = Gc::headers(handles);
+        let Some(headers) = Gc::headers(handles) else {
+            handles.iter().for_each(|gc| self.edge(gc));
+            return;
+        };
         let in_place = matches!(self.mode, Mode::Collecting);
         if in_place && self.run.is_none() && self.edges.is_empty() {
             self.run = Some(InPlace(NonNull::from(headers)));
@@ -268,8 +272,9 @@ pub fn edges<T: Trace>(value: &T) -> Vec<usize> {
 }
 
 // SAFETY: a handle owns exactly one edge, which it reports once. It is always tracked:
-// `T::TRACKED` here would make every recursive type's `TRACKED` depend on itself.
-unsafe impl<T: Trace> Trace for Gc<T> {
+// `T::TRACKED` here would make every recursive type's `TRACKED` depend on itself, and a
+// `Gc<dyn Trait>` has none to ask. Its target is traced through its own header, whatever `T`.
+unsafe impl<T: ?Sized> Trace for Gc<T> {
     #[inline]
     fn trace(&self, tracer: &mut Tracer<'_>) {
         tracer.edge(self);
@@ -571,5 +576,19 @@ mod tests {
             second: [leaves[0].clone(), leaves[1].clone()],
         };
         assert_eq!(traced(&empty_first), (ids[..2].to_vec(), true));
+    }
+
+    #[test]
+    fn wide_handles_are_copied_one_by_one_never_read_in_place() {
+        let heap = quiet_heap();
+        let leaves: Vec<Gc<dyn Send + Sync>> = (0..3)
+            .map(|_| crate::coerce_gc!(heap.alloc(Leaf), dyn Send + Sync))
+            .collect();
+        let slices: Vec<Gc<[u8]>> = vec![Gc::from(vec![1]), Gc::from(vec![2, 3])];
+        const { assert!(!Gc::<dyn Send + Sync>::THIN && Gc::<Leaf>::THIN) };
+        let ids: Vec<usize> = leaves.iter().map(Gc::id).collect();
+        assert_eq!(traced(&leaves), (ids, false));
+        let ids: Vec<usize> = slices.iter().map(Gc::id).collect();
+        assert_eq!(super::edges(&slices), ids);
     }
 }

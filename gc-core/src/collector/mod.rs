@@ -240,19 +240,22 @@ fn scan(heap: &HeapInner, gen: usize, wait: Wait, tear: bool) -> Result<Scanned,
 
 /// Phases 1 to 4 with `Scan::Candidates`: as [`scan`], over the candidates of generations
 /// `0..=gen` and what they reach inside those generations.
-fn scan_candidates(heap: &HeapInner, gen: usize, wait: Wait, tear: bool) -> Result<Scanned, Stalled> {
+fn scan_candidates(
+    heap: &HeapInner,
+    gen: usize,
+    wait: Wait,
+    tear: bool,
+) -> Result<Scanned, Stalled> {
     let stopped = stop(heap, wait)?;
     let mut clock = Clock::start();
     let dest = (gen + 1).min(heap.generations() - 1);
     validate::lists(heap);
-    let candidates = match phase1_gather::candidates(heap, gen, &stopped) {
-        Ok(candidates) => candidates,
-        Err((gathered, panic)) => {
-            gathered.put_back(heap);
-            drop(stopped);
-            std::panic::resume_unwind(panic);
-        }
-    };
+    let (candidates, gathered) = phase1_gather::candidates(heap, gen, &stopped);
+    if let Err(panic) = gathered {
+        candidates.put_back(heap);
+        drop(stopped);
+        std::panic::resume_unwind(panic);
+    }
     let take = clock.lap();
     let region = &candidates.region;
     let mut log = EdgeLog::take(heap, region.len(), region.chunk_len());
@@ -265,10 +268,6 @@ fn scan_candidates(heap: &HeapInner, gen: usize, wait: Wait, tear: bool) -> Resu
         drop(stopped);
         std::panic::resume_unwind(panic);
     }
-    // A seed referenced from outside the region stays a candidate (phase 4).
-    let kept: Vec<bool> = (0..candidates.seeds.len())
-        .map(|p| region.slot(p).load(crate::sync::Ordering::Relaxed) > 0)
-        .collect();
     let subtract = clock.lap();
     if let Err(overcounted) = phase3_mark::run(heap, region, &log) {
         let message = phase3_mark::overcounted_message(region, &log, overcounted);
@@ -281,8 +280,7 @@ fn scan_candidates(heap: &HeapInner, gen: usize, wait: Wait, tear: bool) -> Resu
     let mark = clock.lap();
     log.give_back(heap);
     let examined = region.len();
-    let (garbage, survivors) =
-        phase4_relist::run_candidates(heap, candidates, gen, dest, tear, &kept);
+    let (garbage, survivors) = phase4_relist::run_candidates(heap, candidates, gen, dest, tear);
     validate::lists(heap);
     heap.trigger().counters().collected(gen, survivors);
     heap.recount();

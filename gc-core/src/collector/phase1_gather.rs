@@ -46,7 +46,7 @@ fn take(heap: &HeapInner, gen: usize, dest: usize) -> Vec<Segment> {
     let mut base = 0;
     for (shard_index, shard) in heap.shards().iter().enumerate() {
         // SAFETY: the world is stopped.
-        let lists = unsafe {
+        let mut lists = unsafe {
             heap.drain(shard);
             shard.lists()
         };
@@ -70,7 +70,7 @@ fn take(heap: &HeapInner, gen: usize, dest: usize) -> Vec<Segment> {
 pub(crate) fn put_back(heap: &HeapInner, segments: Vec<Segment>) {
     for segment in segments {
         // SAFETY: the world is stopped.
-        let lists = unsafe { heap.shards()[segment.shard].lists() };
+        let mut lists = unsafe { heap.shards()[segment.shard].lists() };
         lists[segment.gen] = segment.objects;
     }
 }
@@ -88,13 +88,14 @@ pub(crate) struct CandidateRegion {
 
 /// Takes the candidates of generations `0..=gen` off every shard's candidate list (freeing the
 /// entries of candidates that died meanwhile) and gathers what they reach, inside those
-/// generations, into a region. The inboxes are drained first. If a `Trace` panics meanwhile,
-/// the region gathered so far comes back with the panic, for [`CandidateRegion::put_back`].
+/// generations, into a region. The inboxes are drained first. The region comes back with how
+/// the gathering ended: if a `Trace` panicked, with the panic, and the region is what was
+/// gathered so far, for [`CandidateRegion::put_back`].
 pub(crate) fn candidates(
     heap: &HeapInner,
     gen: usize,
     _stopped: &Stopped,
-) -> Result<CandidateRegion, (CandidateRegion, Box<dyn std::any::Any + Send>)> {
+) -> (CandidateRegion, std::thread::Result<()>) {
     // SAFETY: the world is stopped.
     unsafe { heap.drain_all() };
     let mut gathered = Gathering {
@@ -106,7 +107,7 @@ pub(crate) fn candidates(
     let mut seeds = Vec::new();
     for (s, shard) in heap.shards().iter().enumerate() {
         // SAFETY: the world is stopped.
-        let list = unsafe { shard.candidates() };
+        let mut list = unsafe { shard.candidates() };
         list.retain(|&object| {
             let header = object.header();
             if header.has(flag::DROPPED) {
@@ -133,10 +134,7 @@ pub(crate) fn candidates(
         listed,
         seeds,
     };
-    match reached {
-        Ok(()) => Ok(gathered),
-        Err(panic) => Err((gathered, panic)),
-    }
+    (gathered, reached)
 }
 
 /// Members found so far, and the test of what else may join them.

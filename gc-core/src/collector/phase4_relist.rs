@@ -63,18 +63,18 @@ pub(crate) fn run(heap: &HeapInner, mut region: Region, dest: usize, tear: bool)
 
 /// Phase 4 for a region of candidates (`Scan::Candidates`): the garbage leaves its lists,
 /// judged and held, in position order; then lists `0..=gen` of every shard join list `dest` —
-/// survivors are promoted whether examined or not, as in CPython. A seed found a root (`kept`:
-/// referenced from outside the region, perhaps by an older generation) stays a candidate, back
-/// on its shard's candidate list, in a collection of a generation younger than the oldest;
-/// the others are let go. Returns the garbage, and how many objects the generations collected
-/// kept.
+/// survivors are promoted whether examined or not, as in CPython. In a collection of a
+/// generation younger than the oldest, a seed that survived stays a candidate, back on its
+/// shard's candidate list: what kept it may be garbage of an older generation, never examined
+/// here. A full collection lets its surviving seeds go: the region held everything they reach,
+/// so what kept them is referenced from outside the heap, and so is all they reach. Returns the
+/// garbage, and how many objects the generations collected kept.
 pub(crate) fn run_candidates(
     heap: &HeapInner,
     candidates: CandidateRegion,
     gen: usize,
     dest: usize,
     tear: bool,
-    kept: &[bool],
 ) -> (Garbage, usize) {
     candidates.unflag();
     let region = &candidates.region;
@@ -93,20 +93,17 @@ pub(crate) fn run_candidates(
         let header = object.header();
         let shard = &heap.shards()[header.shard()];
         // SAFETY: the world is stopped.
-        unsafe { generation::remove(shard.lists(), header) };
+        unsafe { generation::remove(&mut shard.lists(), header) };
         header.clear(flag::BUFFERED);
         needs |= judge(object, judged);
         objects.push(object);
     }
-    for (&s, ((p, object), &keep)) in candidates
-        .seeds
-        .iter()
-        .zip(region.members().zip(kept))
-    {
+    let full = gen == heap.generations() - 1;
+    for (&s, (p, object)) in candidates.seeds.iter().zip(region.members()) {
         if !region.is_marked(p) {
             continue;
         }
-        if keep && gen < heap.generations() - 1 {
+        if !full {
             let shard = &heap.shards()[s];
             // SAFETY: the world is stopped.
             unsafe { shard.candidates().push(object) };
@@ -118,10 +115,10 @@ pub(crate) fn run_candidates(
     let mut survivors = 0;
     for shard in heap.shards() {
         // SAFETY: the world is stopped.
-        let lists = unsafe { shard.lists() };
+        let mut lists = unsafe { shard.lists() };
         survivors += lists[..=gen].iter().map(Vec::len).sum::<usize>();
         for g in (0..=gen).filter(|&g| g != dest) {
-            generation::merge(lists, g, dest);
+            generation::merge(&mut lists, g, dest);
         }
     }
     candidates.region.finish(heap);
@@ -204,7 +201,7 @@ fn relist(
         let marked = |i: usize| region.is_marked(base + i);
         // SAFETY: the world is stopped. The segments of a shard come with the list that stays
         // in place first, so `dest` holds it (or the list not collected) before others append.
-        let lists = unsafe { heap.shards()[shard].lists() };
+        let mut lists = unsafe { heap.shards()[shard].lists() };
         if gen == dest {
             if survivors < objects.len() {
                 fill_holes(&mut objects, marked);
@@ -416,7 +413,7 @@ pub(crate) fn relist_objects(
         object.header().clear(flag::IN_SET);
         let shard = &heap.shards()[object.header().shard()];
         // SAFETY: the world is stopped.
-        unsafe { generation::push(shard.lists(), gen, object.0) };
+        unsafe { generation::push(&mut shard.lists(), gen, object.0) };
     }
 }
 

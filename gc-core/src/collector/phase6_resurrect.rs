@@ -17,6 +17,7 @@ use super::phase4_relist::{hand_back, relist_objects};
 use super::structures::edge_log::EdgeLog;
 use super::structures::garbage::{self, Garbage};
 use super::structures::region::Region;
+use crate::candidates;
 use crate::header::HeaderPtr;
 use crate::heap::HeapInner;
 use crate::seeded;
@@ -24,8 +25,9 @@ use crate::world;
 
 /// Finds what the finalizers of the garbage resurrected, puts it back on the lists (generation
 /// `gen + 1`, or the oldest) and returns the rest. `pause` grows by the stop. If the stop's
-/// wait runs out, everything is kept: finalizers never run twice, so the next collection tears
-/// the garbage down without this check.
+/// wait runs out, everything is kept: finalizers never run twice, so the next collection that
+/// examines the garbage tears it down without this check (on a heap that scans candidates,
+/// what is kept unjudged is recorded as candidates again, to be examined).
 pub(crate) fn run(
     heap: &HeapInner,
     gen: usize,
@@ -39,11 +41,15 @@ pub(crate) fn run(
     let dest = (gen + 1).min(heap.generations() - 1);
     let Ok(stopped) = world::stop(timeout) else {
         hand_back(heap, garbage.objects.iter().copied(), dest);
+        candidates::record_again(heap, &garbage.objects, false);
         garbage::release(&garbage.objects);
         return Garbage::none();
     };
-    let (resurrected, objects) = find_resurrected(heap, garbage.objects);
+    let (resurrected, objects, sure) = find_resurrected(heap, garbage.objects);
     relist_objects(heap, resurrected.iter().copied(), dest);
+    if !sure {
+        candidates::record_again(heap, &resurrected, true);
+    }
     *pause += stopped.started().elapsed();
     drop(stopped);
     garbage::release(&resurrected);
@@ -56,11 +62,12 @@ pub(crate) fn run(
 }
 
 /// Trial deletion restricted to the unreachable set, minus the collector's own reference on
-/// each: what is marked now was resurrected. The world is stopped.
+/// each: what is marked now was resurrected. The world is stopped. Returns the resurrected,
+/// the garbage, and whether the verdicts are sure (else all is counted resurrected).
 fn find_resurrected(
     heap: &HeapInner,
     unreachable: Vec<HeaderPtr>,
-) -> (Vec<HeaderPtr>, Vec<HeaderPtr>) {
+) -> (Vec<HeaderPtr>, Vec<HeaderPtr>, bool) {
     let region = Region::flagged(heap, unreachable, 1);
     let mut log = EdgeLog::new(region.len(), region.chunk_len());
     subtract_refs::sequential(heap, &region, &mut log);
@@ -75,5 +82,5 @@ fn find_resurrected(
             garbage.push(object);
         }
     }
-    (resurrected, garbage)
+    (resurrected, garbage, sure)
 }

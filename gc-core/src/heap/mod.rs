@@ -26,16 +26,16 @@ use std::time::Duration;
 use crossbeam_utils::CachePadded;
 
 use crate::collector::{self, Scratch, Wait};
-use crate::config::{Config, Scan};
+use crate::config::Config;
 use crate::error::GcError;
-use crate::generation::{self, Handover, Shard};
+use crate::generation::Shard;
 use crate::handle::Gc;
 use crate::header::{flag, GcBox, Header, VTable};
 use crate::stats::CollectorState;
 use crate::sync::{Arc, AtomicBool, AtomicUsize, Mutex, MutexGuard, Ordering};
 use crate::trace::Trace;
 use crate::trigger::AutoTrigger;
-use crate::world::{self, Hold};
+use crate::world;
 
 /// A collector instance (CPython's `gc` module state plus its object lists).
 ///
@@ -172,7 +172,7 @@ impl HeapInner {
     /// Allocates an object; tracked ones go on gen 0 of the calling thread's shard.
     pub(crate) fn alloc<T: Trace + Send + 'static>(&self, value: T) -> Gc<T> {
         let vtable = VTable::of::<T>();
-        let mut flags = if T::FINALIZER.is_some() {
+        let flags = if T::FINALIZER.is_some() {
             flag::HAS_FINALIZER
         } else {
             0
@@ -182,43 +182,12 @@ impl HeapInner {
             // SAFETY: a fresh box owns one strong reference.
             return unsafe { Gc::from_owned(GcBox::allocate(header, value, self.config.pool)) };
         }
-        world::safepoint();
-        let gc = {
-            let _hold = Hold::take();
-            let token = world::thread_token();
-            let (index, owned) = match self.my_shard(token) {
-                Some(index) => (index, true),
-                None => (token % self.shards.len(), false),
-            };
-            flags |= flag::TRACKED | flag::LISTED | ((index as u32) << flag::SHARD_SHIFT);
-            if self.config.scan == Scan::Candidates {
-                flags |= flag::CANDIDATES;
-            }
-            let header = Header::new(vtable, flags, self);
-            let object = GcBox::allocate(header, value, self.config.pool);
-            let shard = &self.shards[index];
-            if owned {
-                // SAFETY: this thread owns the shard and holds the world.
-                unsafe {
-                    if shard.has_mail() {
-                        self.drain(shard);
-                    }
-                    generation::push_new(shard.lists(), object);
-                    self.trigger.count_young(shard, 1);
-                    self.trigger
-                        .count_bytes(shard, core::mem::size_of::<GcBox<T>>());
-                }
-            } else {
-                shard.post(Handover::List(object, 0));
-                self.trigger.count_handed_over(1);
-            }
-            // SAFETY: a fresh box owns one strong reference.
-            unsafe { Gc::from_owned(object) }
-        };
-        if self.trigger.pending() {
-            self.collect_if_due();
-        }
-        gc
+        let object = self.list_new(core::mem::size_of::<GcBox<T>>(), |listing| {
+            let header = Header::new(vtable, flags | listing, self);
+            GcBox::allocate(header, value, self.config.pool)
+        });
+        // SAFETY: a fresh box owns one strong reference.
+        unsafe { Gc::from_owned(object) }
     }
 
     /// True once the last handle has gone with objects still listed.
@@ -236,7 +205,7 @@ impl HeapInner {
             // No collection will go through candidates any more: let them all go now (the
             // recording of new ones stops with `orphaned`, set below with the world stopped).
             for shard in this.shards.iter() {
-                for object in core::mem::take(shard.candidates()) {
+                for object in core::mem::take(&mut *shard.candidates()) {
                     crate::candidates::let_go(object);
                 }
                 shard.candidate_hint.store(0, Ordering::Relaxed);

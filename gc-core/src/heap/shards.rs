@@ -69,10 +69,12 @@ impl HeapInner {
             unsafe {
                 match handover {
                     // Counted as they were handed over (`count_handed_over`).
-                    Handover::List(object, gen) => generation::push(shard.lists(), gen, object),
+                    Handover::List(object, gen) => {
+                        generation::push(&mut shard.lists(), gen, object)
+                    }
                     Handover::Dead(object) => {
                         let header = object.as_ref();
-                        generation::remove(shard.lists(), header);
+                        generation::remove(&mut shard.lists(), header);
                         // A recorded candidate's entry frees it (`candidates::let_go`).
                         if !crate::candidates::dead(header) && header.dec_weak() {
                             (header.vtable.dealloc)(object.as_ptr());
@@ -83,10 +85,10 @@ impl HeapInner {
                         self.trigger.count_candidate(shard);
                     }
                     Handover::Promote(gen) => {
-                        let lists = shard.lists();
+                        let mut lists = shard.lists();
                         let dest = (gen + 1).min(self.generations() - 1);
                         for g in (0..=gen).filter(|&g| g != dest) {
-                            generation::merge(lists, g, dest);
+                            generation::merge(&mut lists, g, dest);
                         }
                     }
                 }
@@ -133,7 +135,7 @@ impl HeapInner {
             if shard.has_mail() {
                 self.drain(shard);
             }
-            generation::remove(shard.lists(), header);
+            generation::remove(&mut shard.lists(), header);
             self.trigger.count_young(shard, -1);
         }
         true
@@ -157,7 +159,7 @@ impl HeapInner {
         {
             let _lists = shard.lock_inbox();
             // SAFETY: the inbox mutex is the lists' lock for an orphaned heap.
-            unsafe { generation::remove(shard.lists(), header) };
+            unsafe { generation::remove(&mut shard.lists(), header) };
         }
         if self.orphans.fetch_sub(1, Ordering::AcqRel) == 1 {
             // SAFETY: the orphaned heap's last listed object just left; `orphan` leaked one
