@@ -74,10 +74,20 @@ impl Default for Config {
 
 /// `Scan::Candidates`, unless the environment variable `GC_CORE_SCAN` says `generations` (a way
 /// to run a whole program, or a test suite, under either without changing its code).
+///
+/// # Panics
+/// If `GC_CORE_SCAN` is set to anything but `candidates` or `generations`.
 fn default_scan() -> Scan {
-    match std::env::var("GC_CORE_SCAN").as_deref() {
-        Ok("generations") => Scan::Generations,
-        _ => Scan::Candidates,
+    match std::env::var("GC_CORE_SCAN") {
+        Err(std::env::VarError::NotPresent) => Scan::Candidates,
+        Ok(value) if value == "candidates" => Scan::Candidates,
+        Ok(value) if value == "generations" => Scan::Generations,
+        Ok(value) => panic!(
+            "gc-core: GC_CORE_SCAN is {value:?}; it must be \"candidates\" or \"generations\""
+        ),
+        Err(std::env::VarError::NotUnicode(value)) => panic!(
+            "gc-core: GC_CORE_SCAN is {value:?}; it must be \"candidates\" or \"generations\""
+        ),
     }
 }
 
