@@ -38,7 +38,7 @@ fn automatic_collection_gives_up_on_a_blocked_attached_thread() {
         let counts = Counts::new();
         let heap = heap_with(
             Config::default()
-                .thresholds(&[1])
+                .thresholds(&[2])
                 .safepoint_timeout(Duration::from_millis(1)),
         );
         let attempts = Arc::new(AtomicUsize::new(0));
@@ -65,7 +65,9 @@ fn automatic_collection_gives_up_on_a_blocked_attached_thread() {
             })
         };
         attached_rx.recv().unwrap();
-        // Gen-0 threshold 1: the second allocation trips an automatic collection.
+        // Gen-0 threshold 2: the third allocation trips an automatic collection, with the
+        // first garbage recorded as a candidate (so a heap that scans candidates has something
+        // to examine, and must stop the world too).
         garbage(&heap, &counts);
         garbage(&heap, &counts);
         assert_eq!(

@@ -2,13 +2,18 @@
 //!
 //! The main thread allocates an object (its shard is the main thread's) and hands the only
 //! handle to another thread, which drops it: the free path runs there, and the object stays on
-//! the main thread's list until its owner is handed it. A field's `Drop` calls `blocking`, so
+//! the main thread's list until its owner is handed it. The value's `Drop` calls `blocking`, so
 //! the main thread's collection can stop the world in the middle of the value's drop. The
 //! collection must not trace the value (its `Trace` counts a trace after the drop began), and
 //! the object must reach its owner even when the `Drop` panics — else it stays listed, dead,
 //! for every later collection to trace. Seeded bugs: `trace_dropped` (members being dropped
 //! traced like any other), `no_handover_on_unwind` (the handover posted only after a drop that
 //! returns).
+//!
+//! When the `Drop` panics, the collection runs inside its `blocking` call by a handshake, and
+//! the unwinding comes after it: loom runs every model thread on one OS thread, so while one
+//! unwinds, `std::thread::panicking()` is true for all of them, and a mutex another thread
+//! locked before and unlocks meanwhile would be poisoned inside loom.
 #![cfg(loom)]
 
 use gc_core::{Gc, GcCell, Trace, Tracer};
@@ -24,20 +29,13 @@ struct State {
     dropping: AtomicBool,
     /// Its `Trace` ran after that.
     traced_dying: AtomicUsize,
-}
-
-/// Lets a collection in while the value's fields are dropped.
-struct Blocker;
-
-impl Drop for Blocker {
-    fn drop(&mut self) {
-        gc_core::blocking(thread::yield_now);
-    }
+    /// Handshake of the panicking variant: the drop is under way, and the collection is over.
+    dropping_seen: AtomicBool,
+    collected: AtomicBool,
 }
 
 struct Dying {
     edge: GcCell<Option<Gc<Dying>>>,
-    _blocker: Blocker,
     state: Arc<State>,
     panics: bool,
 }
@@ -55,9 +53,19 @@ unsafe impl Trace for Dying {
 impl Drop for Dying {
     fn drop(&mut self) {
         self.state.dropping.store(true, Ordering::SeqCst);
-        if self.panics {
-            panic!("Dying refuses to drop");
+        let state = &self.state;
+        if !self.panics {
+            // Lets a collection in, anywhere around this point.
+            gc_core::blocking(thread::yield_now);
+            return;
         }
+        gc_core::blocking(|| {
+            state.dropping_seen.store(true, Ordering::SeqCst);
+            while !state.collected.load(Ordering::SeqCst) {
+                thread::yield_now();
+            }
+        });
+        panic!("Dying refuses to drop");
     }
 }
 
@@ -74,7 +82,6 @@ fn run(panics: bool) {
         let heap = heap();
         let dying = heap.alloc(Dying {
             edge: GcCell::new(None),
-            _blocker: Blocker,
             state: state.clone(),
             panics,
         });
@@ -82,7 +89,13 @@ fn run(panics: bool) {
             let dropped = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| drop(dying)));
             assert_eq!(dropped.is_err(), panics);
         });
+        if panics {
+            while !state.dropping_seen.load(Ordering::SeqCst) {
+                thread::yield_now();
+            }
+        }
         assert_eq!(heap.collect(), 0);
+        state.collected.store(true, Ordering::SeqCst);
         t.join().unwrap();
         assert_heap_empty(&heap);
         assert_eq!(
