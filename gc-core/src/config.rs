@@ -67,7 +67,9 @@ impl Default for Config {
             parallel_cutoff: 32_768,
             safepoint_timeout: Duration::from_millis(50),
             long_lived_rule: true,
-            pool: true,
+            // Under Miri objects come from the global allocator, which Miri watches: a use of
+            // a freed object inside a pool page would look like a use of live memory.
+            pool: !cfg!(miri),
         }
     }
 }
@@ -145,7 +147,7 @@ impl Config {
     }
 
     /// Whether objects of at most 512 bytes come from gc-core's pool of per-thread pages (the
-    /// default; CPython's `obmalloc`), rather than from the global allocator (or mimalloc with
+    /// default, except under Miri; CPython's `obmalloc`), rather than from the global allocator (or mimalloc with
     /// the `mimalloc` feature). The pool maps memory from the system 1 MiB at a time and
     /// unmaps it once every object in it has been freed for a second (`docs/allocation.md`).
     /// Off, the global allocator sees every object (a heap profiler, say).

@@ -77,6 +77,15 @@ pub(crate) const WEAK_NOT_CLEARED: bool = seeded!("weak_not_cleared");
 /// what they resurrected.
 pub(crate) const NO_RESURRECTION_CHECK: bool = seeded!("no_resurrection_check");
 
+// Candidates (`candidates`).
+
+/// `zombie_freed_early`: a recorded candidate that dies frees its allocation at once, though
+/// its entry still points at it.
+pub(crate) const ZOMBIE_FREED_EARLY: bool = seeded!("zombie_freed_early");
+/// `seeds_let_go`: a collection of younger generations lets its surviving seeds go, though
+/// what kept them may be garbage in an older generation.
+pub(crate) const SEEDS_LET_GO: bool = seeded!("seeds_let_go");
+
 // The only handle (`unique`).
 
 /// `unique_no_weak_lock`: the check that a handle is the only one reads the counts without

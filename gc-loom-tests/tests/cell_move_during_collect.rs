@@ -25,6 +25,8 @@ fn move_out_against_collect(move_out: fn(&Gc<Node>) -> Option<Gc<Node>>) {
         let x = node(2);
         *x.edge.borrow_mut() = Some(p.clone());
         *p.edge.borrow_mut() = Some(x);
+        // A candidate, so that a heap that scans candidates examines the cycle too.
+        drop(p.clone());
         // P: the thread's handle and X's cell. X: P's cell only.
         let t = thread::spawn(move || {
             let x = move_out(&p).expect("P points at X");

@@ -40,6 +40,8 @@ fn clone_child_then_drop_parent_against_collect() {
             child: x,
         });
         *p.child.parent.borrow_mut() = Some(p.clone());
+        // A candidate, so that a heap that scans candidates examines the cycle too.
+        drop(p.clone());
         // P: the thread's handle and X's cell. X: P's field only.
         let t = thread::spawn(move || {
             let x = p.child.clone();

@@ -20,6 +20,8 @@ fn last_handle_dropped_against_collect() {
         *b.edge.borrow_mut() = Some(b.clone());
         let a = node(1);
         *a.edge.borrow_mut() = Some(b);
+        // A candidate, so that a heap that scans candidates examines `A` too.
+        drop(a.clone());
         let t = thread::spawn(move || drop(a));
         let found = heap.collect();
         assert!(found <= 1, "only B's cycle can be garbage, found {found}");

@@ -7,21 +7,26 @@
 //! between them (`Arc::is_unique`'s lock): the thread's handle can move from one count to the
 //! other between the reads.
 //!
+//! The check does not depend on the scan, and the first test's heap scans generations, so that
+//! the thread's drop is a plain decrement: under `Scan::Candidates` the drop also records a
+//! candidate and posts it to the shard's inbox, and loom's bounded search then explores a single
+//! interleaving of the model and never separates the two reads.
+//!
 //! Second, the guard against a collection: the main thread writes a tracked object's probe
 //! through a `GcMut`, holding no world, while a thread collects. The collector must not trace
 //! the object while the guard lives (it is marked, and kept as a root), and the mark must be
 //! taken off under a hold, so that the writes happen before any later trace.
 #![cfg(loom)]
 
-use gc_core::Gc;
+use gc_core::{Config, Gc, Scan};
 use gc_loom_tests::loom::thread;
-use gc_loom_tests::{assert_heap_empty, heap, model, Counts, Node};
+use gc_loom_tests::{assert_heap_empty, heap, heap_with, model, Counts, Node};
 
 #[test]
 fn get_mut_against_a_handle_moving_between_strong_and_weak() {
     model(|| {
         let counts = Counts::new();
-        let heap = heap();
+        let heap = heap_with(Config::default().thresholds(&[0]).scan(Scan::Generations));
         let mut a = Node::new(&heap, &counts, 1);
         let b = a.clone();
         let t = thread::spawn(move || {
@@ -50,6 +55,8 @@ fn writes_through_get_mut_against_collect() {
         let counts = Counts::new();
         let heap = heap();
         let mut a = Node::new(&heap, &counts, 1);
+        // A candidate, so that a heap that scans candidates examines `a` too.
+        drop(a.clone());
         let collector = heap.clone();
         let t = thread::spawn(move || collector.collect());
         {

@@ -98,7 +98,7 @@ pub(crate) fn run_candidates(
         needs |= judge(object, judged);
         objects.push(object);
     }
-    let full = gen == heap.generations() - 1;
+    let full = gen == heap.generations() - 1 || seeded::SEEDS_LET_GO;
     for (&s, (p, object)) in candidates.seeds.iter().zip(region.members()) {
         if !region.is_marked(p) {
             continue;

@@ -407,7 +407,11 @@ mod tests {
 
     #[test]
     fn with_the_pool_on_workers_the_heaps_own_worker_drops_half_the_garbage() {
-        let config = Config::default().workers(2).shards(2).parallel_cutoff(1);
+        let config = Config::default()
+            .pool(true)
+            .workers(2)
+            .shards(2)
+            .parallel_cutoff(1);
         let heap = Heap::with_config(config).expect("a valid configuration");
         heap.disable();
         let threads = Arc::new(Mutex::new(Vec::new()));
