@@ -414,6 +414,7 @@ pub struct GcBox<T: ?Sized> {
 impl<T> GcBox<T> {
     /// Allocates a box holding `value`, from the pool if `pooled` and it serves the size; its
     /// strong and weak counts start at one.
+    #[inline]
     pub(crate) fn allocate(header: Header, value: T, pooled: bool) -> core::ptr::NonNull<Header> {
         let layout = core::alloc::Layout::new::<GcBox<T>>();
         // SAFETY: `GcBox` is never zero-sized (it has a header).

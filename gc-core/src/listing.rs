@@ -37,7 +37,7 @@ impl HeapInner {
             let _hold = Hold::take();
             let token = world::thread_token();
             let mine = self.my_shard(token);
-            let index = mine.unwrap_or(token % self.shards().len());
+            let index = mine.unwrap_or_else(|| token % self.shards().len());
             let mut listing = flag::TRACKED | flag::LISTED | ((index as u32) << flag::SHARD_SHIFT);
             if self.config().scan == Scan::Candidates {
                 listing |= flag::CANDIDATES;

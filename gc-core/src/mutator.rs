@@ -36,6 +36,7 @@ impl Mutator {
     }
 
     /// Allocates on the mutator's heap (as [`Heap::alloc`]).
+    #[inline]
     pub fn alloc<T: Trace + Send + 'static>(&self, value: T) -> Gc<T> {
         self.heap.alloc(value)
     }

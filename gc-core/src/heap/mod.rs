@@ -170,6 +170,7 @@ impl HeapInner {
     }
 
     /// Allocates an object; tracked ones go on gen 0 of the calling thread's shard.
+    #[inline]
     pub(crate) fn alloc<T: Trace + Send + 'static>(&self, value: T) -> Gc<T> {
         let vtable = VTable::of::<T>();
         let flags = if T::FINALIZER.is_some() {
@@ -255,6 +256,7 @@ impl Heap {
 
     /// Allocates `value` on this heap. Types that can hold handles are tracked (put on
     /// generation 0); others are plain reference-counted objects.
+    #[inline]
     pub fn alloc<T: Trace + Send + 'static>(&self, value: T) -> Gc<T> {
         self.inner.alloc(value)
     }

@@ -336,9 +336,15 @@ pub(crate) fn stopping_here() -> bool {
     HOLDS.with(|h| h.stopping.get())
 }
 
-/// Runs `f` holding the world. Cheap when the thread already holds it (attached).
+/// Runs `f` holding the world. A thread that already holds it (attached, or inside another
+/// guarded operation) runs `f` as it is: the holds it has outlive `f` (they belong to guards
+/// further down this thread's stack, which `f` cannot reach), and a `blocking` call inside `f`
+/// suspends and restores them exactly as it would a hold of `f`'s own.
 #[inline]
 pub(crate) fn held<R>(f: impl FnOnce() -> R) -> R {
+    if is_holding() {
+        return f();
+    }
     let _hold = Hold::take();
     f()
 }

@@ -17,9 +17,25 @@ fn slot_holders() -> u64 {
 
 #[test]
 fn nested_holds_touch_the_slot_once() {
+    let outer = Hold::take();
+    let inner = Hold::take();
+    assert_eq!(count(), 2);
+    assert_eq!(slot_holders(), 1);
+    drop(inner);
+    assert_eq!(slot_holders(), 1);
+    drop(outer);
+    assert_eq!(count(), 0);
+    assert_eq!(slot_holders(), 0);
+}
+
+#[test]
+fn held_inside_a_hold_runs_under_the_hold_it_finds() {
     held(|| {
-        held(|| assert_eq!(count(), 2));
-        assert_eq!(slot_holders(), 1);
+        held(|| {
+            assert_eq!(count(), 1, "no second hold");
+            assert_eq!(slot_holders(), 1);
+        });
+        assert_eq!(count(), 1);
     });
     assert_eq!(count(), 0);
     assert_eq!(slot_holders(), 0);
