@@ -17,8 +17,9 @@ use criterion::{
     criterion_group, criterion_main, BenchmarkGroup, BenchmarkId, Criterion, SamplingMode,
 };
 use gc_bench::workloads::{
-    w1_linked_lists as w1, w2_binary_trees as w2, w3_parent_trees as w3, w4_stress_graph as w4,
-    w5_churn as w5, w6_threaded_churn as w6, w7_self_cycles as w7, w8_parallel_trees as w8,
+    w11_shared_globals as w11, w1_linked_lists as w1, w2_binary_trees as w2, w3_parent_trees as w3,
+    w4_stress_graph as w4, w5_churn as w5, w6_threaded_churn as w6, w7_self_cycles as w7,
+    w8_parallel_trees as w8,
 };
 use gc_core::Heap;
 use peers::{bacon, dumpster_sync, dumpster_unsync, gcmodule_cc, gcmodule_threaded, rust_cc};
@@ -217,6 +218,29 @@ fn bench_w8(c: &mut Criterion) {
     g.finish();
 }
 
+fn bench_w11(c: &mut Criterion) {
+    let heap = Heap::new();
+    let mut g = group(c, "W11_shared_globals");
+    for threads in [1, 2] {
+        let p = w11::Params::with_threads(threads);
+        let t = if threads == 1 {
+            "1 thread".to_owned()
+        } else {
+            format!("{threads} threads")
+        };
+        g.bench_function(BenchmarkId::new("gc-core", &t), |b| {
+            b.iter(|| black_box(w11::gc_core(&heap, &p, false)))
+        });
+        g.bench_function(BenchmarkId::new("gc-core immortal", &t), |b| {
+            b.iter(|| black_box(w11::gc_core(&heap, &p, true)))
+        });
+        g.bench_function(BenchmarkId::new("Arc", &t), |b| {
+            b.iter(|| black_box(w11::arc(&p)))
+        });
+    }
+    g.finish();
+}
+
 fn summary(_: &mut Criterion) {
     let group = |name, anchor| Group { name, anchor };
     ratios::print(&[
@@ -228,6 +252,7 @@ fn summary(_: &mut Criterion) {
         group("W6_threaded_churn", Some("Arc")),
         group("W7_self_cycles", Some("Rc+Weak")),
         group("W8_parallel_trees", Some("Arc")),
+        group("W11_shared_globals", Some("Arc")),
     ]);
 }
 
@@ -235,6 +260,6 @@ criterion_group! {
     name = workloads;
     config = Criterion::default().without_plots();
     targets = ratios::mark_start, bench_w1, bench_w2, bench_w3, bench_w4, bench_w5, bench_w6,
-        bench_w7, bench_w8, summary
+        bench_w7, bench_w8, bench_w11, summary
 }
 criterion_main!(workloads);

@@ -2,9 +2,9 @@
 //! leaves nothing behind on its heap after its final collection.
 
 use gc_bench::workloads::{
-    w1_linked_lists as w1, w2_binary_trees as w2, w3_parent_trees as w3, w4_stress_graph as w4,
-    w5_churn as w5, w6_threaded_churn as w6, w7_self_cycles as w7, w8_parallel_trees as w8,
-    Outcome,
+    w11_shared_globals as w11, w1_linked_lists as w1, w2_binary_trees as w2, w3_parent_trees as w3,
+    w4_stress_graph as w4, w5_churn as w5, w6_threaded_churn as w6, w7_self_cycles as w7,
+    w8_parallel_trees as w8, Outcome,
 };
 use gc_core::{Config, Heap};
 
@@ -165,5 +165,24 @@ fn w8_parallel_trees_match_w2_on_one_and_two_threads() {
         assert_same(&gc, &expected);
         assert_same(&w8::arc(&p), &expected);
         assert_empty(&heap);
+    }
+}
+
+#[test]
+fn w11_shared_globals_match_arc_with_and_without_immortal_objects() {
+    for threads in [1, 2] {
+        let p = w11::Params::small(threads);
+        let arc = w11::arc(&p);
+        assert_eq!(arc.ops, p.ops());
+        let heap = Heap::new();
+        assert_same(&w11::gc_core(&heap, &p, false), &arc);
+        assert_empty(&heap);
+        let heap = Heap::new();
+        assert_same(&w11::gc_core(&heap, &p, true), &arc);
+        assert_eq!(
+            heap.objects(None).expect("all generations").len(),
+            w11::ENTRIES,
+            "the immortal table stays"
+        );
     }
 }

@@ -142,9 +142,36 @@ impl<T: ?Sized> Gc<T> {
         this.header().weak_handles()
     }
 
-    /// True when the object's count saturated: it will never be freed.
+    /// True when the object is immortal ([`Gc::make_immortal`], or its count saturated): it
+    /// will never be freed.
     pub fn is_immortal(this: &Self) -> bool {
         this.header().is_immortal()
+    }
+
+    /// Makes the object immortal, as CPython 3.12 does its interned strings and built-in types
+    /// (PEP 683): for a runtime's objects that every thread touches — globals, functions,
+    /// types. From then on a clone or a drop of any handle to it writes nothing (no count, no
+    /// hold, no candidate), so threads that share it never write its cache line, and
+    /// dereferencing reads only lines nobody writes.
+    ///
+    /// The price is that it is never freed: its finalizer and `Drop` never run, and everything
+    /// it references stays alive with it (every collection takes it for a root; its cells can
+    /// still be written, and what they lose is collected as usual). Its heap outlives its last
+    /// `Heap` handle, as for any object still alive then.
+    ///
+    /// ```
+    /// use gc_core::{Gc, Heap};
+    ///
+    /// let heap = Heap::new();
+    /// let global = heap.alloc(String::from("print"));
+    /// Gc::make_immortal(&global);
+    /// let copy = global.clone(); // no write to the object
+    /// assert!(Gc::is_immortal(&copy));
+    /// drop((global, copy));
+    /// assert_eq!(heap.collect(), 0);
+    /// ```
+    pub fn make_immortal(this: &Self) {
+        this.header().make_immortal();
     }
 
     /// The name of the value's type.
@@ -204,16 +231,26 @@ impl<T: ?Sized> Clone for Gc<T> {
     /// world, the increment is made under a short hold.
     #[inline]
     fn clone(&self) -> Self {
-        let header = self.header();
-        if header.has(flag::TRACKED) && !world::is_holding() && !seeded::CLONE_NO_HOLD {
-            world::held(|| header.inc_strong());
-        } else {
-            header.inc_strong();
-        }
+        clone_reference(self.header());
         Gc {
             ptr: self.ptr,
             _owns: PhantomData,
         }
+    }
+}
+
+/// Takes one more strong reference to `header`'s object for a new handle: nothing for an
+/// immortal object (its count is never written), one increment otherwise — under a short hold
+/// for a tracked object on a thread that does not hold the world.
+#[inline]
+fn clone_reference(header: &Header) {
+    if header.is_immortal() {
+        return;
+    }
+    if header.has(flag::TRACKED) && !world::is_holding() && !seeded::CLONE_NO_HOLD {
+        world::held(|| header.inc_strong());
+    } else {
+        header.inc_strong();
     }
 }
 
@@ -240,6 +277,10 @@ impl<T: ?Sized> Drop for Gc<T> {
 unsafe fn drop_reference(object: NonNull<Header>) {
     // SAFETY: the caller's reference keeps the object alive.
     let header = unsafe { object.as_ref() };
+    if header.is_immortal() {
+        // Never counted down, never recorded: an immortal object cannot become garbage.
+        return;
+    }
     if header.has(flag::CANDIDATES) && !world::is_holding() && !seeded::DROP_NO_HOLD {
         // SAFETY: forwarded.
         return world::held(|| unsafe { drop_reference_held(object) });
@@ -438,12 +479,7 @@ impl<T: ?Sized + 'static> From<&Gc<T>> for GcAny {
 
 impl Clone for GcAny {
     fn clone(&self) -> Self {
-        let header = self.header();
-        if header.has(flag::TRACKED) && !world::is_holding() {
-            world::held(|| header.inc_strong());
-        } else {
-            header.inc_strong();
-        }
+        clone_reference(self.header());
         GcAny { ptr: self.ptr }
     }
 }

@@ -229,6 +229,12 @@ impl Header {
             });
     }
 
+    /// Pins the strong count at immortal: the object is never freed, and its counts are never
+    /// written again (a clone or drop racing this one lands within the pin's margin).
+    pub(crate) fn make_immortal(&self) {
+        self.strong.store(IMMORTAL_PIN, Ordering::Relaxed);
+    }
+
     /// One more strong reference. Saturates at [`IMMORTAL`].
     #[inline]
     pub(crate) fn inc_strong(&self) {
@@ -276,6 +282,7 @@ impl Header {
         }
     }
 
+    #[inline]
     pub(crate) fn strong_count(&self) -> u32 {
         self.strong.load(Ordering::Relaxed)
     }
@@ -358,6 +365,7 @@ impl Header {
         false
     }
 
+    #[inline]
     pub(crate) fn is_immortal(&self) -> bool {
         self.strong_count() >= IMMORTAL
     }

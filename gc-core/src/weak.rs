@@ -179,8 +179,9 @@ impl<T: ?Sized> Weak<T> {
             // pointer keeps the value's metadata.
             Some(unsafe { Gc::from_box(self.ptr) })
         };
+        // An immortal object is never cleared and its count never written: no hold needed.
         // The header's flag, set at allocation (and before any weak handle exists).
-        if header.has(flag::TRACKED) {
+        if header.has(flag::TRACKED) && !header.is_immortal() {
             world::held(take)
         } else {
             take()

@@ -1,4 +1,4 @@
-//! The benchmark workloads W1–W8 (gc-bench's README describes them).
+//! The benchmark workloads W1–W8 and W11 (gc-bench's README describes them).
 //!
 //! One module per workload. Each has a `Params` struct (`Default` is the size the README
 //! gives; `small()` is a size for tests) and one function per implementation:
@@ -18,6 +18,7 @@
 use gc_core::Heap;
 use rand::{RngExt, SeedableRng};
 
+pub mod w11_shared_globals;
 pub mod w1_linked_lists;
 pub mod w2_binary_trees;
 pub mod w3_parent_trees;
