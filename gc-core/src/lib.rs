@@ -100,3 +100,8 @@ pub use trace::{Trace, Tracer};
 pub use unique::GcMut;
 pub use weak::Weak;
 pub use world::{stalls, Stall};
+
+/// The examples of `docs/embedding.md`, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/embedding.md")]
+pub struct EmbeddingGuide;

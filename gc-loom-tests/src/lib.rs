@@ -15,19 +15,19 @@
 //!
 //! This library holds what the models share:
 //!
-//! - [`model`]: loom's checker with a preemption bound of 2 unless `LOOM_MAX_PREEMPTIONS` says
+//! - `model`: loom's checker with a preemption bound of 2 unless `LOOM_MAX_PREEMPTIONS` says
 //!   otherwise (loom's own default is unbounded).
-//! - [`heap`]: a heap small enough to model: one shard, one generation, no worker pool, no
+//! - `heap`: a heap small enough to model: one shard, one generation, no worker pool, no
 //!   automatic collection.
-//! - [`Probe`]: a field that turns "the collector traced this object while a mutator touched it"
+//! - `Probe`: a field that turns "the collector traced this object while a mutator touched it"
 //!   into a loom causality violation. Its `Trace` reads a loom `UnsafeCell`; mutators write it
 //!   while they hold the world. Any missing happens-before edge between a stopped-world scan
 //!   and a mutator's guarded access is reported by loom, whatever the values involved.
-//! - [`Counts`]: finalizer runs, drops and probe violations, shared by a model's objects through
+//! - `Counts`: finalizer runs, drops and probe violations, shared by a model's objects through
 //!   a loom `Arc` — so an object that is never freed also leaks an `Arc`, which loom reports.
-//! - [`Node`] and [`FinalizedNode`]: the models' object, a probe and one edge, without and with
+//! - `Node` and `FinalizedNode`: the models' object, a probe and one edge, without and with
 //!   a finalizer that counts its runs.
-//! - [`Blocks`]: blocks of gc-core's pool (`gc_core::loom_hooks::pool`) as the pool models'
+//! - `Blocks`: blocks of gc-core's pool (`gc_core::loom_hooks::pool`) as the pool models'
 //!   threads use them, with what they store in each block kept in a loom-checked cell.
 #![cfg(loom)]
 

@@ -190,8 +190,9 @@ pub(super) fn stalled(slots: &[usize], waited: Duration, bounded: bool) -> Vec<S
             );
         } else if new {
             eprintln!(
-                "gc-core: an automatic collection gave up after {ms:.0} ms waiting for {list}. \
-                 Until it gives the world up, automatic collections are skipped and counted in \
+                "gc-core: a collection with a deadline (automatic, or Heap::collect_within) gave \
+                 up after {ms:.0} ms waiting for {list}. Until it gives the world up, automatic \
+                 collections are skipped and counted in \
                  stats()[g].missed, and garbage cycles pile up. An attached thread must reach \
                  Mutator::safepoint now and then and wrap blocking calls (joins, I/O, channel \
                  receives) in Mutator::blocking. (Printed once per thread; gc_core::stalls() \
