@@ -1,4 +1,4 @@
-//! Micro-benchmarks of the reference-counting fast paths, against `Arc` (the DESIGN anchors):
+//! Micro-benchmarks of the reference-counting fast paths, against `Arc`, their anchor:
 //!
 //! - `clone_drop`: one clone and one drop of a handle to a live object — gc-core attached
 //!   (inside a `Mutator`), not attached, and for an untracked type; `Arc`, `Rc` and the peers.
@@ -9,7 +9,7 @@
 //!
 //! gc-core is measured twice: with its defaults, its objects from its pool (`docs/allocation.md`),
 //! and with `Config::pool(false)` ("system allocator"), its objects from the global allocator as
-//! every other implementation's — the DESIGN target compares with `Arc` on the same allocator.
+//! every other implementation's — the fair comparison with `Arc`, on the same allocator.
 //! gc-bench builds gc-core without its `mimalloc` feature. (The `mimalloc` crate as global
 //! allocator is not used here: it sends every request through `mi_malloc_aligned`, whose fast
 //! path misses for sizes that are not powers of two, which would penalise whichever
