@@ -5,11 +5,19 @@
 //!
 //! ```text
 //!  drop of a handle, count 3 → 2   not BUFFERED: set BUFFERED, then, holding the world, push
-//!                                  on this thread's shard's candidate list (a thread without
-//!                                  a shard hands it to the object's shard's inbox)
+//!                                  on this thread's shard's candidate list of the object's
+//!                                  generation (a thread without a shard hands it to the
+//!                                  object's shard's inbox)
 //!  death while BUFFERED            the value goes as ever; the allocation stays for the entry
-//!  collection of generation g      entries of gens ≤ g are its seeds; entries of dead
-//!                                  objects are freed; seeds are examined, then let go
+//!  collection of generation g      lists 0..=g are taken: their entries are its seeds, those
+//!                                  of dead objects are freed; seeds are examined, then let go
+//!                                  or kept for the generation the survivors move to
+//! ```
+//!
+//! ```text
+//!  shard 0 candidates:  gen0 [a b]   gen1 [c]   gen2 [d e ✝]   permanent [ ]
+//!                       └─ a gen-0 collection takes only this list; gen 2's entries wait for
+//!                          a full one, its dead ones (✝) swept when the list has doubled
 //! ```
 //!
 //! The record comes *before* the decrement, while the dropping handle still keeps the object
@@ -42,6 +50,7 @@
 
 use core::ptr::NonNull;
 
+use crate::generation::Shard;
 use crate::header::{flag, Header, HeaderPtr, IMMORTAL};
 use crate::heap::HeapInner;
 use crate::seeded;
@@ -96,25 +105,24 @@ impl HeapInner {
         match self.my_shard(world::thread_token()) {
             Some(index) => {
                 let shard = &self.shards()[index];
+                shard.note_candidate(header.generation());
                 // SAFETY: this thread owns the shard and holds the world.
                 unsafe { shard.candidates().push(HeaderPtr(object)) };
-                shard.candidate_hint.fetch_add(1, Ordering::Relaxed);
                 // SAFETY: as above.
                 unsafe { self.trigger().count_candidate(shard) };
             }
             None => {
                 let shard = &self.shards()[header.shard()];
-                shard.candidate_hint.fetch_add(1, Ordering::Relaxed);
+                shard.note_candidate(header.generation());
                 shard.post(crate::generation::Handover::Candidate(object));
             }
         }
     }
 
-    /// True when some shard may hold candidates (a hint; see the shard's `candidate_hint`).
-    pub(crate) fn has_candidates(&self) -> bool {
-        self.shards()
-            .iter()
-            .any(|s| s.candidate_hint.load(Ordering::Relaxed) != 0)
+    /// True when some shard may hold candidates of generations `0..=gen` (a hint, never
+    /// short: see [`Shard::may_hold_candidates`]).
+    pub(crate) fn has_candidates(&self, gen: usize) -> bool {
+        self.shards().iter().any(|s| s.may_hold_candidates(gen))
     }
 }
 
@@ -134,12 +142,133 @@ pub(crate) fn record_again(heap: &HeapInner, objects: &[HeaderPtr], stopped: boo
             continue;
         }
         let shard = &heap.shards()[header.shard()];
-        shard.candidate_hint.fetch_add(1, Ordering::Relaxed);
+        shard.note_candidate(header.generation());
         if stopped {
             // SAFETY: the world is stopped.
             unsafe { shard.candidates().push(object) };
         } else {
             shard.post(crate::generation::Handover::Candidate(object.0));
+        }
+    }
+}
+
+/// A list of a generation older than the one collected is swept of its dead entries once it
+/// is at least this long and twice as long as after its last sweep: the sweeps cost a constant
+/// per entry recorded, and a list holds at most about as many dead entries as live ones.
+const SWEEP_AT: usize = 64;
+
+/// One shard's candidates: a list per generation, the last for the permanent one.
+///
+/// An entry goes on the list of its object's generation when recorded. Objects move only to
+/// older generations, and when a whole generation moves its list moves with it
+/// ([`CandidateLists::merge`]), so an entry is never on a list older than its object's
+/// generation; a collection re-files any entry it finds on a younger one.
+pub(crate) struct CandidateLists {
+    by_generation: Vec<Vec<HeaderPtr>>,
+    /// Each list's length after its last sweep or take.
+    swept: Vec<usize>,
+}
+
+impl CandidateLists {
+    /// Empty lists for `generations` generations and the permanent one.
+    pub(crate) fn new(generations: usize) -> Self {
+        CandidateLists {
+            by_generation: (0..=generations).map(|_| Vec::new()).collect(),
+            swept: vec![0; generations + 1],
+        }
+    }
+
+    /// Files `object` on the list of its generation.
+    pub(crate) fn push(&mut self, object: HeaderPtr) {
+        let gen = object.header().generation();
+        self.by_generation[gen].push(object);
+    }
+
+    /// Files `object` on list `gen`: the generation it is about to move to.
+    pub(crate) fn push_to(&mut self, gen: usize, object: HeaderPtr) {
+        self.by_generation[gen].push(object);
+    }
+
+    /// Moves list `from` to the end of list `to`, beside the objects' own move.
+    pub(crate) fn merge(&mut self, from: usize, to: usize) {
+        let moved = core::mem::take(&mut self.by_generation[from]);
+        self.by_generation[to].extend(moved);
+    }
+
+    /// Takes list `gen`, leaving it empty.
+    pub(crate) fn take(&mut self, gen: usize) -> Vec<HeaderPtr> {
+        self.swept[gen] = 0;
+        core::mem::take(&mut self.by_generation[gen])
+    }
+
+    /// How many entries list `gen` holds.
+    pub(crate) fn len(&self, gen: usize) -> usize {
+        self.by_generation[gen].len()
+    }
+
+    /// Frees the dead entries of the lists older than `gen` that have grown enough since their
+    /// last sweep ([`SWEEP_AT`]). The world is stopped.
+    ///
+    /// # Safety
+    /// The world is stopped.
+    pub(crate) unsafe fn sweep_older(&mut self, gen: usize) {
+        for older in gen + 1..self.by_generation.len() {
+            let list = &mut self.by_generation[older];
+            if list.len() < SWEEP_AT.max(2 * self.swept[older]) {
+                continue;
+            }
+            list.retain(|&object| {
+                if !object.header().has(flag::DROPPED) {
+                    return true;
+                }
+                // SAFETY: the entry is being taken out of its list, and the world is stopped.
+                unsafe { let_go(object) };
+                false
+            });
+            self.swept[older] = list.len();
+        }
+    }
+
+    /// Lets every entry go (the heap's collections are over). The world is stopped.
+    ///
+    /// # Safety
+    /// The world is stopped.
+    pub(crate) unsafe fn let_all_go(&mut self) {
+        for gen in 0..self.by_generation.len() {
+            for object in self.take(gen) {
+                // SAFETY: just taken out of its list; the world is stopped.
+                unsafe { let_go(object) };
+            }
+        }
+    }
+}
+
+impl Shard {
+    /// Notes a candidate about to be filed, or handed over to be filed, on list `gen`.
+    pub(crate) fn note_candidate(&self, gen: usize) {
+        self.candidate_hints[gen].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Whether the candidate lists of generations `0..=gen` (or the inbox) may hold entries.
+    ///
+    /// A hint, but never short: for every `gen`, the hints of lists `0..=gen` add up to at
+    /// least the entries those lists and the inbox hold. Every entry is noted before it is
+    /// filed or posted; entries move only to older lists, except by `unfreeze`, which notes
+    /// what it moves; and only a collection, with the world stopped and the inboxes drained,
+    /// sets the hints to the lists' lengths ([`Shard::recount_candidates`]).
+    pub(crate) fn may_hold_candidates(&self, gen: usize) -> bool {
+        self.candidate_hints[..=gen]
+            .iter()
+            .any(|hint| hint.load(Ordering::Relaxed) != 0)
+    }
+
+    /// Sets the hints to the lists' lengths.
+    ///
+    /// # Safety
+    /// The world is stopped and the shard's inbox drained.
+    pub(crate) unsafe fn recount_candidates(&self, lists: &CandidateLists) {
+        for (gen, hint) in self.candidate_hints.iter().enumerate() {
+            hint.store(lists.len(gen), Ordering::Relaxed);
         }
     }
 }
@@ -264,5 +393,141 @@ mod tests {
         assert_eq!(drops.load(Ordering::SeqCst), 0);
         assert_eq!(heap.collect(), 2, "the full collection finds the cycle");
         assert_eq!(drops.load(Ordering::SeqCst), 2);
+    }
+
+    /// The pause of every collection, in order.
+    fn pauses(heap: &Heap) -> Arc<std::sync::Mutex<Vec<std::time::Duration>>> {
+        let pauses = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = pauses.clone();
+        heap.add_callback(move |phase, info| {
+            if phase == crate::Phase::Stop {
+                sink.lock().unwrap().push(info.pause);
+            }
+        });
+        pauses
+    }
+
+    /// Candidates are kept by generation: a young collection with no young candidate stops no
+    /// thread however many old ones there are, and the full collection still finds the old
+    /// garbage they lead to.
+    #[test]
+    fn old_candidates_leave_young_collections_with_nothing_to_examine() {
+        let heap = heap(2);
+        let drops = Arc::new(AtomicUsize::new(0));
+        let a = node(&heap, &drops);
+        let b = node(&heap, &drops);
+        a.next.set(Some(b.clone()));
+        b.next.set(Some(a.clone()));
+        // A young candidate, so that this collection stops the world and promotes a and b at
+        // once (one with nothing to examine leaves the promotion to the shards' owners).
+        let c = node(&heap, &drops);
+        drop(c.clone());
+        assert_eq!(heap.collect_generation(0), Ok(0));
+        drop(c);
+        let pauses = pauses(&heap);
+        drop((a, b));
+        assert_eq!(heap.collect_generation(0), Ok(0), "only old candidates");
+        assert_eq!(heap.collect(), 2, "the old cycle");
+        assert_eq!(drops.load(Ordering::SeqCst), 3);
+        let pauses = pauses.lock().unwrap().clone();
+        assert_eq!(pauses.len(), 2);
+        assert_eq!(
+            pauses[0],
+            std::time::Duration::ZERO,
+            "the young one stopped nothing"
+        );
+        assert!(
+            pauses[1] > std::time::Duration::ZERO,
+            "the full one stopped the world"
+        );
+    }
+
+    /// Old candidates that die wait on their generation's list; young collections sweep them
+    /// out once the list has doubled, so their allocations do not wait for a full collection.
+    #[test]
+    fn dead_old_candidates_are_swept_by_young_collections() {
+        let heap = heap(2);
+        let drops = Arc::new(AtomicUsize::new(0));
+        let old: Vec<_> = (0..2 * super::SWEEP_AT)
+            .map(|_| node(&heap, &drops))
+            .collect();
+        heap.collect_generation(0).unwrap();
+        for object in &old {
+            drop(object.clone());
+        }
+        let weak: Vec<_> = old.iter().map(Gc::downgrade).collect();
+        drop(old);
+        assert_eq!(drops.load(Ordering::SeqCst), 2 * super::SWEEP_AT);
+        let young = node(&heap, &drops);
+        drop(young.clone());
+        assert_eq!(heap.collect_generation(0), Ok(0));
+        let entries: usize = heap
+            .inner
+            .shards()
+            .iter()
+            .map(|shard| {
+                // SAFETY: no other thread uses this heap and no collection runs, so nothing
+                // else reads or changes the lists while they are counted.
+                let lists = unsafe { shard.candidates() };
+                (0..=2).map(|g| lists.len(g)).sum::<usize>()
+            })
+            .sum();
+        assert_eq!(
+            entries, 1,
+            "the dead old entries were swept, the young seed kept"
+        );
+        assert!(weak.iter().all(|w| w.upgrade().is_none()));
+        drop(young);
+    }
+
+    /// Frozen candidates go to the permanent generation's list and come back with `unfreeze`:
+    /// the full collection after it finds the cycle they lead to.
+    #[test]
+    fn unfrozen_candidates_are_examined_again() {
+        let heap = heap(2);
+        let drops = Arc::new(AtomicUsize::new(0));
+        let a = node(&heap, &drops);
+        let b = node(&heap, &drops);
+        a.next.set(Some(b.clone()));
+        b.next.set(Some(a.clone()));
+        drop(b);
+        heap.freeze();
+        drop(a);
+        assert_eq!(heap.collect(), 0, "frozen objects are never collected");
+        heap.unfreeze();
+        assert_eq!(heap.collect(), 2, "the unfrozen cycle");
+        assert_eq!(drops.load(Ordering::SeqCst), 2);
+    }
+
+    /// Self-cycles with a few survivors among them, in a young and an old list: the lists are
+    /// rebuilt (mostly garbage) or swap-removed from (mostly alive), and either way the
+    /// survivors stay listed where they belong.
+    #[test]
+    fn garbage_leaves_lists_rebuilt_or_swap_removed() {
+        for garbage_share in [1, 3, 5] {
+            let heap = heap(2);
+            let drops = Arc::new(AtomicUsize::new(0));
+            let mut kept = Vec::new();
+            let mut collected = 0;
+            for i in 0..60 {
+                let n = node(&heap, &drops);
+                n.next.set(Some(n.clone()));
+                if i % garbage_share == 0 {
+                    kept.push(n);
+                }
+                if i == 30 {
+                    collected += heap.collect_generation(0).unwrap();
+                }
+            }
+            collected += heap.collect();
+            assert_eq!(collected, 60 - kept.len(), "every cycle but the kept ones");
+            assert_eq!(heap.objects(None).unwrap().len(), kept.len());
+            for n in &kept {
+                n.next.set(None);
+            }
+            drop(kept);
+            assert_eq!(drops.load(Ordering::SeqCst), 60);
+            assert!(heap.objects(None).unwrap().is_empty());
+        }
     }
 }

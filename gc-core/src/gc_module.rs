@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use crate::collector::{self, Wait};
 use crate::error::GcError;
-use crate::generation;
 use crate::handle::GcAny;
 use crate::heap::{Heap, HeapInner};
 use crate::stats::{Callback, CallbackId, CollectionInfo, DebugFlags, GenerationStats, Phase};
@@ -170,10 +169,9 @@ impl Heap {
         let permanent = self.generations();
         self.with_world_stopped(|inner| {
             for shard in inner.shards() {
-                // SAFETY: the world is stopped.
-                let mut lists = unsafe { shard.lists() };
                 for gen in 0..permanent {
-                    generation::merge(&mut lists, gen, permanent);
+                    // SAFETY: the world is stopped.
+                    unsafe { shard.merge(gen, permanent) };
                 }
             }
             inner.recount();
@@ -187,7 +185,7 @@ impl Heap {
         self.with_world_stopped(|inner| {
             for shard in inner.shards() {
                 // SAFETY: the world is stopped.
-                generation::merge(unsafe { &mut shard.lists() }, permanent, permanent - 1);
+                unsafe { shard.merge(permanent, permanent - 1) };
             }
         });
     }

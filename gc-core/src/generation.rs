@@ -21,6 +21,7 @@
 
 use core::ptr::NonNull;
 
+use crate::candidates::CandidateLists;
 use crate::header::{flag, Header, HeaderPtr};
 use crate::sync::{
     AtomicBool, AtomicIsize, AtomicUsize, ExclusiveCell, ExclusiveMut, Mutex, Ordering,
@@ -53,13 +54,13 @@ pub(crate) struct Shard {
     /// The trigger's measure not yet published, for `Trigger::Candidates` and `Trigger::Bytes`
     /// (the same exclusion as `unpublished`).
     pub(crate) unpublished_due: AtomicIsize,
-    /// Candidates recorded by this shard's owner, or handed to it (`candidates`), under the
-    /// same exclusion as the lists.
-    candidates: ExclusiveCell<Vec<HeaderPtr>>,
-    /// How many candidates the list and the inbox hold: written by whoever adds or takes them,
-    /// read by a collection deciding whether it has anything to examine (a hint: one recorded
-    /// meanwhile waits for the next collection).
-    pub(crate) candidate_hint: AtomicUsize,
+    /// Candidates recorded by this shard's owner, or handed to it (`candidates`), one list per
+    /// generation, under the same exclusion as the lists.
+    candidates: ExclusiveCell<CandidateLists>,
+    /// Per candidate list, about how many entries it and the inbox hold: added to by whoever
+    /// files or posts one, read by a collection deciding whether it has anything to examine
+    /// (`Shard::may_hold_candidates` says how far the hints can be trusted).
+    pub(crate) candidate_hints: Box<[AtomicUsize]>,
     inbox: Mutex<Vec<Handover>>,
     mail: AtomicBool,
 }
@@ -78,8 +79,8 @@ impl Shard {
             lists: ExclusiveCell::new((0..=generations).map(|_| Vec::new()).collect()),
             unpublished: AtomicIsize::new(0),
             unpublished_due: AtomicIsize::new(0),
-            candidates: ExclusiveCell::new(Vec::new()),
-            candidate_hint: AtomicUsize::new(0),
+            candidates: ExclusiveCell::new(CandidateLists::new(generations)),
+            candidate_hints: (0..=generations).map(|_| AtomicUsize::new(0)).collect(),
             inbox: Mutex::new(Vec::new()),
             mail: AtomicBool::new(false),
         }
@@ -96,14 +97,30 @@ impl Shard {
         unsafe { self.lists.get_mut() }
     }
 
-    /// The candidate list.
+    /// The candidate lists.
     ///
     /// # Safety
     /// As for [`Shard::lists`].
     #[inline]
-    pub(crate) unsafe fn candidates(&self) -> ExclusiveMut<'_, Vec<HeaderPtr>> {
+    pub(crate) unsafe fn candidates(&self) -> ExclusiveMut<'_, CandidateLists> {
         // SAFETY: per the contract, the access is exclusive.
         unsafe { self.candidates.get_mut() }
+    }
+
+    /// Moves every object of generation `from` to generation `to`, and their candidate list
+    /// with them. Moving to a younger generation (`unfreeze`) notes the moved entries there.
+    ///
+    /// # Safety
+    /// As for [`Shard::lists`], and no guard of the lists or candidate lists is alive.
+    pub(crate) unsafe fn merge(&self, from: usize, to: usize) {
+        // SAFETY: forwarded from the caller.
+        merge(&mut unsafe { self.lists() }, from, to);
+        // SAFETY: as above.
+        let mut candidates = unsafe { self.candidates() };
+        if to < from {
+            self.candidate_hints[to].fetch_add(candidates.len(from), Ordering::Relaxed);
+        }
+        candidates.merge(from, to);
     }
 
     /// Adds `delta` to the unpublished count; returns the new value.

@@ -100,7 +100,7 @@ pub(crate) fn collect(heap: &HeapInner, gen: usize, wait: Wait) -> Result<usize,
         eprintln!("gc: collecting generation {gen}...");
     }
     let candidates = heap.config().scan == config::Scan::Candidates;
-    if candidates && !heap.has_candidates() {
+    if candidates && !heap.has_candidates(gen) {
         // Nothing can be garbage: no thread is stopped.
         examine_nothing(heap, gen);
         let info = CollectionInfo::missed(gen, started.elapsed());

@@ -81,7 +81,8 @@ pub(crate) fn put_back(heap: &HeapInner, segments: Vec<Segment>) {
 /// position; `listed` keeps their list positions, to be put back before the lists change.
 pub(crate) struct CandidateRegion {
     pub(crate) region: Region,
-    listed: Vec<u32>,
+    /// Each member's position on its list.
+    pub(crate) listed: Vec<u32>,
     /// The shard whose candidate list each seed came from: seed `i` is at position `i`.
     pub(crate) seeds: Vec<usize>,
 }
@@ -107,23 +108,30 @@ pub(crate) fn candidates(
     let mut seeds = Vec::new();
     for (s, shard) in heap.shards().iter().enumerate() {
         // SAFETY: the world is stopped.
-        let mut list = unsafe { shard.candidates() };
-        list.retain(|&object| {
-            let header = object.header();
-            if header.has(flag::DROPPED) {
-                // Dead, or dying on a thread that let this collection in: nothing to examine.
-                // SAFETY: its entry is being taken out of the list, and the world is stopped.
-                unsafe { candidates::let_go(object) };
-                return false;
+        let mut lists = unsafe { shard.candidates() };
+        for young in 0..=gen {
+            for object in lists.take(young) {
+                let header = object.header();
+                if header.has(flag::DROPPED) {
+                    // Dead, or dying on a thread that let this collection in: nothing to
+                    // examine.
+                    // SAFETY: its entry was just taken out of its list; the world is stopped.
+                    unsafe { candidates::let_go(object) };
+                } else if header.generation() > young {
+                    // Its object moved on (frozen, or promoted while the entry was posted):
+                    // re-filed, and taken again as a seed if its list's turn comes.
+                    lists.push(object);
+                } else {
+                    gathered.add(object);
+                    seeds.push(s);
+                }
             }
-            if header.generation() > gen {
-                return true;
-            }
-            gathered.add(object);
-            seeds.push(s);
-            false
-        });
-        shard.candidate_hint.store(list.len(), Ordering::Relaxed);
+        }
+        // SAFETY: the world is stopped, and the inboxes were drained above.
+        unsafe {
+            lists.sweep_older(gen);
+            shard.recount_candidates(&lists);
+        }
     }
     let reached = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| gathered.reach()));
     let Gathering {
@@ -214,9 +222,9 @@ impl CandidateRegion {
         self.unflag();
         for (&s, (_, object)) in self.seeds.iter().zip(self.region.members()) {
             let shard = &heap.shards()[s];
+            shard.note_candidate(object.header().generation());
             // SAFETY: the world is stopped.
             unsafe { shard.candidates().push(object) };
-            shard.candidate_hint.fetch_add(1, Ordering::Relaxed);
         }
         self.region.finish(heap);
     }

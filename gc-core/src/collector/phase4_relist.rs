@@ -76,13 +76,69 @@ pub(crate) fn run_candidates(
     dest: usize,
     tear: bool,
 ) -> (Garbage, usize) {
-    candidates.unflag();
     let region = &candidates.region;
     let judged = if tear {
         flag::TEARDOWN | flag::DROPPED
     } else {
         0
     };
+    let shards = heap.shards();
+    let list_of = |header: &Header| header.shard() * (gen + 1) + header.generation();
+    // Survivors back at their list positions; the garbage counted by list.
+    let mut garbage_in = vec![0usize; shards.len() * (gen + 1)];
+    for (p, object) in region.members() {
+        let header = object.header();
+        if region.is_marked(p) {
+            header.clear(flag::IN_SET);
+            header.index.store(candidates.listed[p], Ordering::Relaxed);
+        } else {
+            garbage_in[list_of(header)] += 1;
+        }
+    }
+    // A list that is mostly garbage is rebuilt from its survivors in one pass; from any other,
+    // each garbage object is swap-removed, which moves one survivor.
+    let rebuilt = |s: usize, g: usize, lists: &[Vec<HeaderPtr>]| {
+        let n = garbage_in[s * (gen + 1) + g];
+        n > 0 && 2 * n >= lists[g].len()
+    };
+    let mut dead_at: Vec<Vec<bool>> = vec![Vec::new(); garbage_in.len()];
+    for (p, object) in region.members().filter(|&(p, _)| !region.is_marked(p)) {
+        let header = object.header();
+        let (s, g) = (header.shard(), header.generation());
+        // SAFETY: the world is stopped.
+        let lists = unsafe { shards[s].lists() };
+        let position = candidates.listed[p];
+        if rebuilt(s, g, &lists) {
+            let dead = &mut dead_at[list_of(header)];
+            dead.resize(lists[g].len(), false);
+            dead[position as usize] = true;
+        } else {
+            header.index.store(position, Ordering::Relaxed);
+        }
+    }
+    for (s, shard) in shards.iter().enumerate() {
+        // SAFETY: the world is stopped.
+        let mut lists = unsafe { shard.lists() };
+        for g in 0..=gen {
+            let dead = &dead_at[s * (gen + 1) + g];
+            if dead.is_empty() {
+                continue;
+            }
+            let list = &mut lists[g];
+            let mut position = 0;
+            list.retain(|_| {
+                position += 1;
+                !dead[position - 1]
+            });
+            if g == dest {
+                // Staying where it is: the survivors' positions rewritten. (A list joining
+                // `dest` has them rewritten as it joins.)
+                for (i, object) in list.iter().enumerate() {
+                    object.header().index.store(i as u32, Ordering::Relaxed);
+                }
+            }
+        }
+    }
     let mut objects = heap.scratch().garbage.take();
     objects.clear();
     let mut needs = 0;
@@ -91,10 +147,11 @@ pub(crate) fn run_candidates(
             continue;
         }
         let header = object.header();
-        let shard = &heap.shards()[header.shard()];
-        // SAFETY: the world is stopped.
-        unsafe { generation::remove(&mut shard.lists(), header) };
-        header.clear(flag::BUFFERED);
+        if dead_at[list_of(header)].is_empty() {
+            // SAFETY: the world is stopped.
+            unsafe { generation::remove(&mut shards[header.shard()].lists(), header) };
+        }
+        header.clear(flag::IN_SET | flag::BUFFERED);
         needs |= judge(object, judged);
         objects.push(object);
     }
@@ -105,9 +162,9 @@ pub(crate) fn run_candidates(
         }
         if !full {
             let shard = &heap.shards()[s];
+            shard.note_candidate(dest);
             // SAFETY: the world is stopped.
-            unsafe { shard.candidates().push(object) };
-            shard.candidate_hint.fetch_add(1, Ordering::Relaxed);
+            unsafe { shard.candidates().push_to(dest, object) };
         } else {
             object.header().clear(flag::BUFFERED);
         }
@@ -115,10 +172,13 @@ pub(crate) fn run_candidates(
     let mut survivors = 0;
     for shard in heap.shards() {
         // SAFETY: the world is stopped.
-        let mut lists = unsafe { shard.lists() };
-        survivors += lists[..=gen].iter().map(Vec::len).sum::<usize>();
+        survivors += unsafe { shard.lists() }[..=gen]
+            .iter()
+            .map(Vec::len)
+            .sum::<usize>();
         for g in (0..=gen).filter(|&g| g != dest) {
-            generation::merge(&mut lists, g, dest);
+            // SAFETY: the world is stopped, and no guard of the shard's lists is alive.
+            unsafe { shard.merge(g, dest) };
         }
     }
     candidates.region.finish(heap);

@@ -206,10 +206,9 @@ impl HeapInner {
             // No collection will go through candidates any more: let them all go now (the
             // recording of new ones stops with `orphaned`, set below with the world stopped).
             for shard in this.shards.iter() {
-                for object in core::mem::take(&mut *shard.candidates()) {
-                    crate::candidates::let_go(object);
-                }
-                shard.candidate_hint.store(0, Ordering::Relaxed);
+                let mut candidates = shard.candidates();
+                candidates.let_all_go();
+                shard.recount_candidates(&candidates);
             }
             this.shards
                 .iter()

@@ -81,14 +81,14 @@ impl HeapInner {
                         }
                     }
                     Handover::Candidate(object) => {
+                        // Noted when posted.
                         shard.candidates().push(HeaderPtr(object));
                         self.trigger.count_candidate(shard);
                     }
                     Handover::Promote(gen) => {
-                        let mut lists = shard.lists();
                         let dest = (gen + 1).min(self.generations() - 1);
                         for g in (0..=gen).filter(|&g| g != dest) {
-                            generation::merge(&mut lists, g, dest);
+                            shard.merge(g, dest);
                         }
                     }
                 }
