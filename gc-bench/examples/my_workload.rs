@@ -61,8 +61,8 @@ fn main() -> Result<(), String> {
         .map_or_else(|| PathBuf::from("gc-bench-out/my-workload"), PathBuf::from);
     let setting = |t0, workers| Setting {
         thresholds: [t0, 10, 10],
-        long_lived_rule: true,
         workers,
+        ..Setting::default()
     };
     let sweep = Study::new(Mode::Quick)
         .workload(from_fn("documents", "documents", documents))

@@ -59,8 +59,14 @@ fn quick_smoke_run_writes_every_output() {
     let runs = results["results"].as_array().expect("a list of results");
     let failures = results["failures"].as_array().expect("a list of failures");
     assert!(failures.is_empty(), "{failures:?}");
-    // 6 shapes × 2 smoke settings.
-    assert_eq!(runs.len(), 12);
+    // 6 shapes × 3 smoke settings, both scans among them.
+    assert_eq!(runs.len(), 18);
+    for scan in ["candidates", "generations"] {
+        assert!(
+            runs.iter().any(|r| r["setting"]["scan"] == scan),
+            "no {scan} run"
+        );
+    }
     for r in runs {
         assert!(r["ops"].as_u64().unwrap() > 0, "{r}");
         assert!(r["throughput_ops_s"].as_f64().unwrap() > 0.0);
@@ -85,7 +91,15 @@ fn quick_smoke_run_writes_every_output() {
     assert!(pareto.iter().any(|p| p.as_bool().unwrap()));
 
     let (headers, rows) = csv_rows(&dir.join("results.csv"));
-    assert_eq!(rows.len(), 12);
+    assert_eq!(rows.len(), 18);
+    let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (scan, trigger) = (column("scan"), column("trigger"));
+    assert!(rows
+        .iter()
+        .any(|r| &r[scan] == "generations" && &r[trigger] == "allocations"));
+    assert!(rows
+        .iter()
+        .any(|r| &r[scan] == "candidates" && &r[trigger] == "candidates"));
     for h in [
         "shape",
         "t0",
@@ -104,6 +118,7 @@ fn quick_smoke_run_writes_every_output() {
     let summary = std::fs::read_to_string(dir.join("summary.md")).unwrap();
     assert!(summary.contains("## The threshold study"));
     assert!(summary.contains("## Full collections against CPython"));
+    assert!(summary.contains("700/10/10 +25% w1 gens alloc (CPython)"));
     for shape in ["w3", "w5", "w6", "w7", "server", "interp"] {
         for kind in ["pareto", "pauses", "mmu"] {
             let plot = format!("plots/{kind}-{shape}.svg");

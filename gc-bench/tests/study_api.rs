@@ -59,8 +59,8 @@ fn a_workload_of_ones_own_is_studied_and_written_out() {
     let dir = out_dir();
     let setting = |t0, workers| Setting {
         thresholds: [t0, 10, 10],
-        long_lived_rule: true,
         workers,
+        ..Setting::default()
     };
     let sweep = Study::new(Mode::Smoke)
         .workload(from_fn("pairs", "cycles", pairs))
@@ -85,7 +85,7 @@ fn a_workload_of_ones_own_is_studied_and_written_out() {
         assert!(r.peak_live_objects >= 1_000, "{}", r.peak_live_objects);
         assert!(r.peak_live_objects < 20_000, "{}", r.peak_live_objects);
     }
-    assert_eq!(sweep.results[1].label, "100/10/10 +25% w2");
+    assert_eq!(sweep.results[1].label, "100/10/10 +25% w2 cand alloc");
     assert_eq!(sweep.failures.len(), 2);
     assert!(sweep.failures[0]
         .error

@@ -11,7 +11,7 @@ use super::measure::{Failure, RunResult};
 use super::metrics::pareto_frontier;
 use super::plots;
 use super::workload::Workload;
-use super::Mode;
+use super::{scan_name, trigger_name, Mode};
 
 /// `1.23 µs`, `45.6 ms`: a duration in ns with three significant digits.
 pub fn fmt_ns(ns: f64) -> String {
@@ -131,6 +131,8 @@ struct StudyCsv<'a> {
     t2: usize,
     long_lived_rule: bool,
     workers: usize,
+    scan: &'static str,
+    trigger: String,
     ops: u64,
     elapsed_s: f64,
     throughput_ops_s: f64,
@@ -178,6 +180,8 @@ fn csv_row(r: &RunResult, pareto: bool) -> StudyCsv<'_> {
         t2: r.setting.thresholds[2],
         long_lived_rule: r.setting.long_lived_rule,
         workers: r.setting.workers,
+        scan: scan_name(r.setting.scan),
+        trigger: trigger_name(r.setting.trigger),
         ops: r.ops,
         elapsed_s: r.elapsed_s,
         throughput_ops_s: r.throughput_ops_s,
@@ -417,7 +421,7 @@ pub fn study_terminal(results: &[RunResult], workloads: &[WorkloadInfo]) -> Stri
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{:<w$} {:<22} {:>10} {:>9} {:>9} {:>9} {:>7} {:>7} {:>14} {:>8}",
+        "{:<w$} {:<36} {:>10} {:>9} {:>9} {:>9} {:>7} {:>7} {:>14} {:>8}",
         "shape",
         "setting",
         "ops/s",
@@ -437,7 +441,7 @@ pub fn study_terminal(results: &[RunResult], workloads: &[WorkloadInfo]) -> Stri
             }
             let _ = writeln!(
                 s,
-                "{:<w$} {:<22} {:>10} {:>9} {:>9} {:>9} {:>7.3} {:>7.3} {:>14} {:>8}",
+                "{:<w$} {:<36} {:>10} {:>9} {:>9} {:>9} {:>7.3} {:>7.3} {:>14} {:>8}",
                 shape.name,
                 format!("{}{}", if pareto[i] { "★ " } else { "  " }, r.label),
                 fmt_count(r.throughput_ops_s),
