@@ -6,6 +6,11 @@
 //! - `alloc_free_small`: allocate and free an untracked two-word object. Target ≤ 1.3× `Arc`.
 //! - `alloc_free_tracked`: allocate and free a node that can hold an edge (tracked: it goes on
 //!   and off a generation list), against an `Arc` node with a `Mutex` slot.
+//! - `cell`: borrow a cell holding a handle, clone the handle, drop both — an interpreter
+//!   reading a local. `GcCell` attached and not, against `RefCell<Rc>` (its anchor: the
+//!   single-threaded ideal) and `RefCell<Arc>` (the same count, atomic); `GcLock::read`
+//!   against `parking_lot::RwLock<Arc>` and `std::sync::RwLock<Arc>`. Target: `GcCell`
+//!   attached ≤ 1.5× `RefCell`.
 //!
 //! gc-core is measured twice: with its defaults, its objects from its pool (`docs/allocation.md`),
 //! and with `Config::pool(false)` ("system allocator"), its objects from the global allocator as
@@ -22,7 +27,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
-use gc_core::{Config, Gc, GcCell, Heap, Trace};
+use gc_core::{Config, Gc, GcCell, GcLock, Heap, Trace};
 use ratios::Group;
 
 mod ratios;
@@ -320,6 +325,46 @@ fn alloc_free_tracked(c: &mut Criterion) {
     black_box(a.next.lock().unwrap().is_none());
 }
 
+fn cell(c: &mut Criterion) {
+    let heap = Heap::new();
+    let gc_cell = GcCell::new(Some(heap.alloc(node(1))));
+    let gc_lock = GcLock::new(Some(heap.alloc(node(2))));
+    let rc_cell = RefCell::new(Rc::new(1u64));
+    let arc_cell = RefCell::new(Arc::new(arc_node(1)));
+    let parking_lot = parking_lot::RwLock::new(Arc::new(arc_node(2)));
+    let std_lock = std::sync::RwLock::new(Arc::new(arc_node(3)));
+
+    let mut g = c.benchmark_group("cell");
+    configure(&mut g);
+    {
+        let _m = heap.attach();
+        g.bench_function("GcCell attached", |b| {
+            b.iter(|| black_box(&gc_cell).borrow().clone())
+        });
+        g.bench_function("GcLock attached", |b| {
+            b.iter(|| black_box(&gc_lock).read().clone())
+        });
+    }
+    g.bench_function("GcCell not attached", |b| {
+        b.iter(|| black_box(&gc_cell).borrow().clone())
+    });
+    g.bench_function("RefCell<Rc>", |b| {
+        b.iter(|| Rc::clone(&black_box(&rc_cell).borrow()))
+    });
+    g.bench_function("RefCell<Arc>", |b| {
+        b.iter(|| Arc::clone(&black_box(&arc_cell).borrow()))
+    });
+    g.bench_function("parking_lot RwLock<Arc>", |b| {
+        b.iter(|| Arc::clone(&black_box(&parking_lot).read()))
+    });
+    g.bench_function("std RwLock<Arc>", |b| {
+        b.iter(|| Arc::clone(&black_box(&std_lock).read().unwrap()))
+    });
+    g.finish();
+    drop((gc_cell, gc_lock));
+    heap.collect();
+}
+
 fn summary(_: &mut Criterion) {
     ratios::print(&[
         Group {
@@ -334,12 +379,16 @@ fn summary(_: &mut Criterion) {
             name: "alloc_free_tracked",
             anchor: Some("Arc"),
         },
+        Group {
+            name: "cell",
+            anchor: Some("RefCell<Rc>"),
+        },
     ]);
 }
 
 criterion_group! {
     name = micro;
     config = Criterion::default().without_plots();
-    targets = ratios::mark_start, clone_drop, alloc_free_small, alloc_free_tracked, summary
+    targets = ratios::mark_start, clone_drop, alloc_free_small, alloc_free_tracked, cell, summary
 }
 criterion_main!(micro);
