@@ -283,10 +283,22 @@ unsafe fn drop_reference(object: NonNull<Header>) {
     }
     if header.has(flag::CANDIDATES) && !world::is_holding() && !seeded::DROP_NO_HOLD {
         // SAFETY: forwarded.
-        return world::held(|| unsafe { drop_reference_held(object) });
+        return unsafe { drop_reference_unheld(object) };
     }
     // SAFETY: forwarded.
     unsafe { drop_reference_held(object) }
+}
+
+/// [`drop_reference`] on a thread that must take a hold first: out of line, so that the drop
+/// of an attached thread inlines.
+///
+/// # Safety
+/// As for [`drop_reference`].
+#[cold]
+#[inline(never)]
+unsafe fn drop_reference_unheld(object: NonNull<Header>) {
+    // SAFETY: forwarded.
+    world::held(|| unsafe { drop_reference_held(object) })
 }
 
 /// [`drop_reference`] once the world is held if it must be.
