@@ -35,7 +35,13 @@
 //! assert_eq!(heap.collect(), 2);                 // ...the cycle collector does
 //! ```
 //!
-//! See `docs/architecture.md` for the modules and `docs/concurrency.md` for the protocol.
+//! [`GcCell`] is for objects one thread uses at a time (`RefCell`-like: a conflicting borrow
+//! panics, naming the type and whether another thread holds it); [`GcLock`] for objects threads
+//! share and mutate (`RwLock`-like: it waits, detached, so a waiting thread never holds up a
+//! collection).
+//!
+//! See `docs/embedding.md` for the rules a runtime follows, `docs/architecture.md` for the
+//! modules and `docs/concurrency.md` for the protocol.
 
 #![warn(missing_docs)]
 
@@ -105,3 +111,8 @@ pub use world::{stalls, Stall};
 #[cfg(doctest)]
 #[doc = include_str!("../../docs/embedding.md")]
 pub struct EmbeddingGuide;
+
+/// The README's example, run as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct Readme;
