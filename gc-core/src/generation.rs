@@ -211,8 +211,10 @@ pub(crate) fn remove(lists: &mut [Vec<HeaderPtr>], header: &Header) {
 
 /// Moves every object of list `from` to the end of list `to`.
 pub(crate) fn merge(lists: &mut [Vec<HeaderPtr>], from: usize, to: usize) {
-    let moved = core::mem::take(&mut lists[from]);
-    for object in moved {
+    let mut moved = core::mem::take(&mut lists[from]);
+    for object in moved.drain(..) {
         push(lists, to, object.0);
     }
+    // Empty, with its room kept for the objects to come.
+    lists[from] = moved;
 }

@@ -192,27 +192,42 @@ struct Scanned {
 /// heap stays consistent and usable.
 fn scan(heap: &HeapInner, gen: usize, wait: Wait, tear: bool) -> Result<Scanned, Stalled> {
     let stopped = stop(heap, wait)?;
+    Ok(scan_whole(heap, gen, tear, stopped, false))
+}
+
+/// [`scan`] once the world is stopped. With `seeded`, on a heap that scans candidates, the
+/// candidates of the generations collected are taken too and settled by the marks
+/// (`phase4_relist::settle_seeds`), as a scan of candidates would.
+fn scan_whole(heap: &HeapInner, gen: usize, tear: bool, stopped: Stopped, seeded: bool) -> Scanned {
     let mut clock = Clock::start();
     let dest = (gen + 1).min(heap.generations() - 1);
     validate::lists(heap);
     let region = phase1_gather::run(heap, gen, dest, &stopped);
+    let seeds = if seeded {
+        phase1_gather::take_seeds(heap, gen, &stopped)
+    } else {
+        Vec::new()
+    };
     let take = clock.lap();
     let mut log = EdgeLog::take(heap, region.len(), region.chunk_len());
     let traced = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| {
         phase2_subtract_refs::run(heap, &region, &mut log);
     }));
     if let Err(panic) = traced {
+        phase1_gather::put_back_seeds(heap, seeds);
         abandon(heap, region, log, stopped, panic);
     }
     let subtract = clock.lap();
     if let Err(overcounted) = phase3_mark::run(heap, &region, &log) {
         let message = phase3_mark::overcounted_message(&region, &log, overcounted);
+        phase1_gather::put_back_seeds(heap, seeds);
         abandon(heap, region, log, stopped, Box::new(message));
     }
     validate::marks(&region, &log);
     let mark = clock.lap();
     log.give_back(heap);
     let examined = region.len();
+    phase4_relist::settle_seeds(heap, &region, seeds, gen, dest);
     let garbage = phase4_relist::run(heap, region, dest, tear);
     validate::lists(heap);
     heap.trigger()
@@ -235,7 +250,7 @@ fn scan(heap: &HeapInner, gen: usize, wait: Wait, tear: bool) -> Result<Scanned,
         },
     };
     drop(stopped);
-    Ok(scan)
+    scan
 }
 
 /// Phases 1 to 4 with `Scan::Candidates`: as [`scan`], over the candidates of generations
@@ -247,6 +262,11 @@ fn scan_candidates(
     tear: bool,
 ) -> Result<Scanned, Stalled> {
     let stopped = stop(heap, wait)?;
+    // SAFETY: the world is stopped.
+    unsafe { heap.drain_all() };
+    if phase1_gather::dense(heap, gen, &stopped) {
+        return Ok(scan_whole(heap, gen, tear, stopped, true));
+    }
     let mut clock = Clock::start();
     let dest = (gen + 1).min(heap.generations() - 1);
     validate::lists(heap);

@@ -95,17 +95,87 @@ pub(crate) struct CandidateRegion {
 pub(crate) fn candidates(
     heap: &HeapInner,
     gen: usize,
-    _stopped: &Stopped,
+    stopped: &Stopped,
 ) -> (CandidateRegion, std::thread::Result<()>) {
     // SAFETY: the world is stopped.
     unsafe { heap.drain_all() };
+    let entries = entries(heap, gen, stopped);
     let mut gathered = Gathering {
         heap: heap as *const HeapInner,
         gen,
-        members: Vec::new(),
-        listed: Vec::new(),
+        members: Vec::with_capacity(entries),
+        listed: Vec::with_capacity(entries),
     };
-    let mut seeds = Vec::new();
+    let seeds = take_seeds(heap, gen, stopped)
+        .into_iter()
+        .map(|Seed { shard, object }| {
+            gathered.add(object);
+            shard
+        })
+        .collect();
+    let reached = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| gathered.reach()));
+    let Gathering {
+        members, listed, ..
+    } = gathered;
+    let gathered = CandidateRegion {
+        region: Region::flagged(heap, members, 0),
+        listed,
+        seeds,
+    };
+    (gathered, reached)
+}
+
+/// Collections whose candidates are at least this share (1 / `DENSE`) of the objects of the
+/// generations collected scan those generations whole instead (`Scan::Candidates`). Gathering
+/// a region from candidates traces each member once more than subtracting does, and putting
+/// the survivors back touches every member again: measured, a member of a candidate region
+/// costs about twice an object of a whole-generation scan, and a region is larger than its
+/// seeds.
+const DENSE: usize = 4;
+
+/// Below this many objects in the generations collected, a collection keeps to its candidates
+/// however many there are: either way is cheap.
+const DENSE_FROM: usize = 64;
+
+/// Whether a collection of `gen` should scan generations `0..=gen` whole rather than gather a
+/// region from their candidates ([`DENSE`]). The inboxes are drained.
+pub(crate) fn dense(heap: &HeapInner, gen: usize, stopped: &Stopped) -> bool {
+    let objects: usize = heap
+        .shards()
+        .iter()
+        .map(|shard| {
+            // SAFETY: the world is stopped.
+            let lists = unsafe { shard.lists() };
+            lists[..=gen].iter().map(Vec::len).sum::<usize>()
+        })
+        .sum();
+    objects >= DENSE_FROM && DENSE * entries(heap, gen, stopped) >= objects
+}
+
+/// Entries on the candidate lists `0..=gen` of every shard.
+fn entries(heap: &HeapInner, gen: usize, _stopped: &Stopped) -> usize {
+    heap.shards()
+        .iter()
+        .map(|shard| {
+            // SAFETY: the world is stopped.
+            unsafe { shard.candidates() }.len_through(gen)
+        })
+        .sum()
+}
+
+/// A candidate taken off its shard's list for a collection.
+pub(crate) struct Seed {
+    /// The shard whose candidate list held it.
+    pub(crate) shard: usize,
+    pub(crate) object: HeaderPtr,
+}
+
+/// Takes the candidates of generations `0..=gen` off every shard's candidate list: the
+/// entries of candidates that died meanwhile are let go (freeing what they kept), those whose
+/// objects moved on to an older generation re-filed (and taken too if that generation is
+/// collected), the rest returned. The inboxes are drained.
+pub(crate) fn take_seeds(heap: &HeapInner, gen: usize, stopped: &Stopped) -> Vec<Seed> {
+    let mut seeds = Vec::with_capacity(entries(heap, gen, stopped));
     for (s, shard) in heap.shards().iter().enumerate() {
         // SAFETY: the world is stopped.
         let mut lists = unsafe { shard.candidates() };
@@ -122,27 +192,28 @@ pub(crate) fn candidates(
                     // re-filed, and taken again as a seed if its list's turn comes.
                     lists.push(object);
                 } else {
-                    gathered.add(object);
-                    seeds.push(s);
+                    seeds.push(Seed { shard: s, object });
                 }
             }
         }
-        // SAFETY: the world is stopped, and the inboxes were drained above.
+        // SAFETY: the world is stopped, and the inboxes were drained.
         unsafe {
             lists.sweep_older(gen);
             shard.recount_candidates(&lists);
         }
     }
-    let reached = std::panic::catch_unwind(core::panic::AssertUnwindSafe(|| gathered.reach()));
-    let Gathering {
-        members, listed, ..
-    } = gathered;
-    let gathered = CandidateRegion {
-        region: Region::flagged(heap, members, 0),
-        listed,
-        seeds,
-    };
-    (gathered, reached)
+    seeds
+}
+
+/// Puts seeds taken by [`take_seeds`] back on their shards' candidate lists, when a scan is
+/// abandoned. The world is stopped.
+pub(crate) fn put_back_seeds(heap: &HeapInner, seeds: Vec<Seed>) {
+    for Seed { shard, object } in seeds {
+        let shard = &heap.shards()[shard];
+        shard.note_candidate(object.header().generation());
+        // SAFETY: the world is stopped.
+        unsafe { shard.candidates().push(object) };
+    }
 }
 
 /// Members found so far, and the test of what else may join them.
@@ -220,12 +291,13 @@ impl CandidateRegion {
     /// on their shards' candidate lists.
     pub(crate) fn put_back(self, heap: &HeapInner) {
         self.unflag();
-        for (&s, (_, object)) in self.seeds.iter().zip(self.region.members()) {
-            let shard = &heap.shards()[s];
-            shard.note_candidate(object.header().generation());
-            // SAFETY: the world is stopped.
-            unsafe { shard.candidates().push(object) };
-        }
+        let seeds = self
+            .seeds
+            .iter()
+            .zip(self.region.members())
+            .map(|(&shard, (_, object))| Seed { shard, object })
+            .collect();
+        put_back_seeds(heap, seeds);
         self.region.finish(heap);
     }
 }

@@ -37,7 +37,7 @@ use core::ops::Range;
 
 use rayon::prelude::*;
 
-use super::phase1_gather::CandidateRegion;
+use super::phase1_gather::{CandidateRegion, Seed};
 use super::structures::garbage::{self, Garbage};
 use super::structures::region::{prefetch, Region, PREFETCH};
 use crate::generation::{self, Handover};
@@ -155,18 +155,10 @@ pub(crate) fn run_candidates(
         needs |= judge(object, judged);
         objects.push(object);
     }
-    let full = gen == heap.generations() - 1 || seeded::SEEDS_LET_GO;
+    let full = lets_seeds_go(heap, gen);
     for (&s, (p, object)) in candidates.seeds.iter().zip(region.members()) {
-        if !region.is_marked(p) {
-            continue;
-        }
-        if !full {
-            let shard = &heap.shards()[s];
-            shard.note_candidate(dest);
-            // SAFETY: the world is stopped.
-            unsafe { shard.candidates().push_to(dest, object) };
-        } else {
-            object.header().clear(flag::BUFFERED);
+        if region.is_marked(p) {
+            keep_or_let_go(heap, s, object, full, dest);
         }
     }
     let mut survivors = 0;
@@ -187,6 +179,49 @@ pub(crate) fn run_candidates(
         needs & flag::HAS_WEAK_CALLBACKS != 0,
     );
     (finish(objects, tear, finalizers, weak_callbacks), survivors)
+}
+
+/// Whether a collection of `gen` lets its surviving seeds go: only a full one, whose region
+/// held everything they reach.
+fn lets_seeds_go(heap: &HeapInner, gen: usize) -> bool {
+    gen == heap.generations() - 1 || seeded::SEEDS_LET_GO
+}
+
+/// A surviving seed, taken off candidate list `shard`: a candidate again on list `dest` (the
+/// generation it is promoted to), or let go after a full collection (`full`). The world is
+/// stopped.
+fn keep_or_let_go(heap: &HeapInner, shard: usize, object: HeaderPtr, full: bool, dest: usize) {
+    if full {
+        object.header().clear(flag::BUFFERED);
+    } else {
+        let shard = &heap.shards()[shard];
+        shard.note_candidate(dest);
+        // SAFETY: the world is stopped.
+        unsafe { shard.candidates().push_to(dest, object) };
+    }
+}
+
+/// The seeds of a collection that scanned its generations whole (`Scan::Candidates` with
+/// candidates dense, `phase1_gather::dense`), once marked and before the region goes back on
+/// the lists: a seed judged garbage is no longer recorded (its entry is gone; the teardown
+/// frees it), a survivor is kept or let go as after a scan of candidates. A seed that is no
+/// member (it cannot be: a live candidate of a collected generation is listed there) is put
+/// back on its list, recorded still. The world is stopped.
+pub(crate) fn settle_seeds(
+    heap: &HeapInner,
+    region: &Region,
+    seeds: Vec<Seed>,
+    gen: usize,
+    dest: usize,
+) {
+    let full = lets_seeds_go(heap, gen);
+    for Seed { shard, object } in seeds {
+        match region.locate(object.header()) {
+            Some(p) if region.is_marked(p) => keep_or_let_go(heap, shard, object, full, dest),
+            Some(_) => object.header().clear(flag::BUFFERED),
+            None => super::phase1_gather::put_back_seeds(heap, vec![Seed { shard, object }]),
+        }
+    }
 }
 
 /// The garbage as phase 4 hands it on: numbered for the resurrection check unless torn, the
