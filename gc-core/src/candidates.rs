@@ -447,6 +447,65 @@ mod tests {
         assert!(heap.objects(None).unwrap().is_empty());
     }
 
+    /// A ring of garbage with one candidate fills its region with most of the generation: the
+    /// next collection of that generation scans it whole, the live objects no candidate reaches
+    /// included; one that then finds little garbage goes back to the candidates.
+    #[test]
+    fn a_region_that_held_most_of_its_generation_makes_the_next_scan_whole() {
+        let heap = heap(2);
+        let drops = Arc::new(AtomicUsize::new(0));
+        let examined = Arc::new(AtomicUsize::new(0));
+        let sink = examined.clone();
+        heap.add_callback(move |phase, info| {
+            if phase == crate::Phase::Stop {
+                sink.store(info.examined, Ordering::SeqCst);
+            }
+        });
+        // Built by moving each handle into the next node, so that only the drop of `tail`, at
+        // the end, makes a candidate.
+        let ring = |n: usize| {
+            let tail = node(&heap, &drops);
+            let mut head = tail.clone();
+            for _ in 1..n {
+                head = heap.alloc(Node {
+                    next: GcCell::new(Some(head)),
+                    drops: drops.clone(),
+                });
+            }
+            tail.next.set(Some(head));
+        };
+        let live: Vec<_> = (0..40).map(|_| node(&heap, &drops)).collect();
+        ring(100);
+        assert_eq!(heap.collect_generation(0), Ok(100));
+        assert_eq!(
+            examined.load(Ordering::SeqCst),
+            100,
+            "the ring alone, from its candidate"
+        );
+        let more: Vec<_> = (0..40).map(|_| node(&heap, &drops)).collect();
+        ring(100);
+        assert_eq!(heap.collect_generation(0), Ok(100));
+        assert_eq!(
+            examined.load(Ordering::SeqCst),
+            140,
+            "the young generation whole: the ring and the nodes allocated since"
+        );
+        let candidate = node(&heap, &drops);
+        drop(candidate.clone());
+        let young: Vec<_> = (0..100).map(|_| node(&heap, &drops)).collect();
+        assert_eq!(heap.collect_generation(0), Ok(0));
+        assert_eq!(
+            examined.load(Ordering::SeqCst),
+            101,
+            "whole once more, finding nothing"
+        );
+        drop(candidate.clone());
+        assert_eq!(heap.collect_generation(1), Ok(0));
+        assert_eq!(examined.load(Ordering::SeqCst), 1, "back to the candidates");
+        drop((live, more, young, candidate));
+        assert_eq!(drops.load(Ordering::SeqCst), 200 + 40 + 40 + 100 + 1);
+    }
+
     /// The pause of every collection, in order.
     fn pauses(heap: &Heap) -> Arc<std::sync::Mutex<Vec<std::time::Duration>>> {
         let pauses = Arc::new(std::sync::Mutex::new(Vec::new()));

@@ -31,8 +31,9 @@ pub enum Scan {
     /// Only what is reachable, inside the generations collected, from *candidates*: objects
     /// whose strong count fell to a value above zero since they were last examined — the only
     /// place a garbage cycle can be (Bacon and Rajan's possible roots). A collection with no
-    /// candidate examines nothing and stops no thread. Where candidates are at least a quarter
-    /// of the objects of the generations collected, the collection scans those generations
+    /// candidate examines nothing and stops no thread. Where the candidates are at least a
+    /// quarter of the objects of the generations collected, or the last collection of that
+    /// generation found most of it reachable from them, the collection scans those generations
     /// whole instead, which is then cheaper, and keeps the candidates' rules. The default.
     Candidates,
     /// Every object of the generations collected, as CPython does.

@@ -264,8 +264,17 @@ fn scan_candidates(
     let stopped = stop(heap, wait)?;
     // SAFETY: the world is stopped.
     unsafe { heap.drain_all() };
-    if phase1_gather::dense(heap, gen, &stopped) {
-        return Ok(scan_whole(heap, gen, tear, stopped, true));
+    let choice = phase1_gather::choose(heap, gen, &stopped);
+    if choice.whole {
+        let scan = scan_whole(heap, gen, tear, stopped, true);
+        phase1_gather::learn(
+            heap,
+            gen,
+            &choice,
+            scan.examined,
+            scan.garbage.objects.len(),
+        );
+        return Ok(scan);
     }
     let mut clock = Clock::start();
     let dest = (gen + 1).min(heap.generations() - 1);
@@ -301,6 +310,7 @@ fn scan_candidates(
     log.give_back(heap);
     let examined = region.len();
     let (garbage, survivors) = phase4_relist::run_candidates(heap, candidates, gen, dest, tear);
+    phase1_gather::learn(heap, gen, &choice, examined, garbage.objects.len());
     validate::lists(heap);
     heap.trigger().counters().collected(gen, survivors);
     heap.recount();

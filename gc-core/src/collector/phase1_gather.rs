@@ -137,9 +137,18 @@ const DENSE: usize = 4;
 /// however many there are: either way is cheap.
 const DENSE_FROM: usize = 64;
 
-/// Whether a collection of `gen` should scan generations `0..=gen` whole rather than gather a
-/// region from their candidates ([`DENSE`]). The inboxes are drained.
-pub(crate) fn dense(heap: &HeapInner, gen: usize, stopped: &Stopped) -> bool {
+/// How a collection of `gen` under `Scan::Candidates` examines its generations: whole rather
+/// than from their candidates when the candidates are dense ([`DENSE`]), or when the last
+/// collection of `gen` says so ([`learn`]: a few candidates may reach most of a generation, as
+/// the root of a tree of garbage does). The inboxes are drained.
+pub(crate) struct Choice {
+    /// Objects on lists `0..=gen` of every shard.
+    pub(crate) objects: usize,
+    pub(crate) whole: bool,
+}
+
+/// Chooses how to examine generations `0..=gen` (see [`Choice`]).
+pub(crate) fn choose(heap: &HeapInner, gen: usize, stopped: &Stopped) -> Choice {
     let objects: usize = heap
         .shards()
         .iter()
@@ -149,7 +158,26 @@ pub(crate) fn dense(heap: &HeapInner, gen: usize, stopped: &Stopped) -> bool {
             lists[..=gen].iter().map(Vec::len).sum::<usize>()
         })
         .sum();
-    objects >= DENSE_FROM && DENSE * entries(heap, gen, stopped) >= objects
+    let whole = objects >= DENSE_FROM
+        && (heap.scratch().scan_whole[gen] || DENSE * entries(heap, gen, stopped) >= objects);
+    Choice { objects, whole }
+}
+
+/// What a collection of `gen` leaves its next one to choose by: scan whole if this one, whole,
+/// found a quarter of what it examined garbage (a region from candidates would have held at
+/// least that much), or, from candidates, examined half of the `objects` of its generations.
+pub(crate) fn learn(
+    heap: &HeapInner,
+    gen: usize,
+    choice: &Choice,
+    examined: usize,
+    garbage: usize,
+) {
+    heap.scratch().scan_whole[gen] = if choice.whole {
+        DENSE * garbage >= examined
+    } else {
+        2 * examined >= choice.objects
+    };
 }
 
 /// Entries on the candidate lists `0..=gen` of every shard.

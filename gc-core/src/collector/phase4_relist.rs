@@ -203,8 +203,8 @@ fn keep_or_let_go(heap: &HeapInner, shard: usize, object: HeaderPtr, full: bool,
 
 /// The seeds of a collection that scanned its generations whole (`Scan::Candidates` with
 /// candidates dense, `phase1_gather::dense`), once marked and before the region goes back on
-/// the lists: a seed judged garbage is no longer recorded (its entry is gone; the teardown
-/// frees it), a survivor is kept or let go as after a scan of candidates. A seed that is no
+/// the lists: a seed judged garbage is no longer recorded once judged (its entry is gone; the
+/// teardown frees it), a survivor is kept or let go as after a scan of candidates. A seed that is no
 /// member (it cannot be: a live candidate of a collected generation is listed there) is put
 /// back on its list, recorded still. The world is stopped.
 pub(crate) fn settle_seeds(
@@ -218,7 +218,8 @@ pub(crate) fn settle_seeds(
     for Seed { shard, object } in seeds {
         match region.locate(object.header()) {
             Some(p) if region.is_marked(p) => keep_or_let_go(heap, shard, object, full, dest),
-            Some(_) => object.header().clear(flag::BUFFERED),
+            // Garbage: `judge` takes `BUFFERED` off with the rest of its flags.
+            Some(_) => {}
             None => super::phase1_gather::put_back_seeds(heap, vec![Seed { shard, object }]),
         }
     }
@@ -453,7 +454,9 @@ fn judge(object: HeaderPtr, judged: u32) -> u32 {
     } else {
         flag::WEAK_CLEARED
     };
-    let flags = (flags & !flag::LISTED) | cleared | judged;
+    // Off its list, and no longer a recorded candidate: its entry, if it had one, was taken by
+    // this collection.
+    let flags = (flags & !(flag::LISTED | flag::BUFFERED)) | cleared | judged;
     header.flags.store(flags, Ordering::Relaxed);
     garbage::hold(object);
     needs

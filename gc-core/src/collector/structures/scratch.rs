@@ -58,6 +58,9 @@ pub(crate) struct Scratch {
     pub(crate) counts: Kept<Vec<u32>>,
     /// The buffer `subtract_refs` traces members into ([`LentEdges`]).
     edges: EdgeBuffer,
+    /// Per generation, under `Scan::Candidates`: whether its last collection found a region
+    /// worth a whole-generation scan next time (`phase1_gather::dense`).
+    pub(crate) scan_whole: [bool; crate::config::MAX_GENERATIONS],
 }
 
 /// An edge buffer while the heap keeps it: always empty, so it holds capacity and no pointer.
