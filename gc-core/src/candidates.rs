@@ -426,13 +426,7 @@ mod tests {
             let cycle = node(&heap, &drops);
             cycle.next.set(Some(cycle.clone()));
         }
-        let examined = Arc::new(AtomicUsize::new(0));
-        let sink = examined.clone();
-        heap.add_callback(move |phase, info| {
-            if phase == crate::Phase::Stop {
-                sink.store(info.examined, Ordering::SeqCst);
-            }
-        });
+        let examined = examined(&heap);
         assert_eq!(heap.collect_generation(0), Ok(100), "the self-cycles");
         assert_eq!(
             examined.load(Ordering::SeqCst),
@@ -454,13 +448,7 @@ mod tests {
     fn a_region_that_held_most_of_its_generation_makes_the_next_scan_whole() {
         let heap = heap(2);
         let drops = Arc::new(AtomicUsize::new(0));
-        let examined = Arc::new(AtomicUsize::new(0));
-        let sink = examined.clone();
-        heap.add_callback(move |phase, info| {
-            if phase == crate::Phase::Stop {
-                sink.store(info.examined, Ordering::SeqCst);
-            }
-        });
+        let examined = examined(&heap);
         // Built by moving each handle into the next node, so that only the drop of `tail`, at
         // the end, makes a candidate.
         let ring = |n: usize| {
@@ -504,6 +492,18 @@ mod tests {
         assert_eq!(examined.load(Ordering::SeqCst), 1, "back to the candidates");
         drop((live, more, young, candidate));
         assert_eq!(drops.load(Ordering::SeqCst), 200 + 40 + 40 + 100 + 1);
+    }
+
+    /// How many objects the last collection examined.
+    fn examined(heap: &Heap) -> Arc<AtomicUsize> {
+        let examined = Arc::new(AtomicUsize::new(0));
+        let sink = examined.clone();
+        heap.add_callback(move |phase, info| {
+            if phase == crate::Phase::Stop {
+                sink.store(info.examined, Ordering::SeqCst);
+            }
+        });
+        examined
     }
 
     /// The pause of every collection, in order.

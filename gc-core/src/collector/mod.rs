@@ -195,15 +195,21 @@ fn scan(heap: &HeapInner, gen: usize, wait: Wait, tear: bool) -> Result<Scanned,
     Ok(scan_whole(heap, gen, tear, stopped, false))
 }
 
-/// [`scan`] once the world is stopped. With `seeded`, on a heap that scans candidates, the
+/// [`scan`] once the world is stopped. With `with_seeds`, on a heap that scans candidates, the
 /// candidates of the generations collected are taken too and settled by the marks
 /// (`phase4_relist::settle_seeds`), as a scan of candidates would.
-fn scan_whole(heap: &HeapInner, gen: usize, tear: bool, stopped: Stopped, seeded: bool) -> Scanned {
+fn scan_whole(
+    heap: &HeapInner,
+    gen: usize,
+    tear: bool,
+    stopped: Stopped,
+    with_seeds: bool,
+) -> Scanned {
     let mut clock = Clock::start();
     let dest = (gen + 1).min(heap.generations() - 1);
     validate::lists(heap);
     let region = phase1_gather::run(heap, gen, dest, &stopped);
-    let seeds = if seeded {
+    let seeds = if with_seeds {
         phase1_gather::take_seeds(heap, gen, &stopped)
     } else {
         Vec::new()

@@ -89,24 +89,22 @@ pub(crate) struct CandidateRegion {
 
 /// Takes the candidates of generations `0..=gen` off every shard's candidate list (freeing the
 /// entries of candidates that died meanwhile) and gathers what they reach, inside those
-/// generations, into a region. The inboxes are drained first. The region comes back with how
-/// the gathering ended: if a `Trace` panicked, with the panic, and the region is what was
-/// gathered so far, for [`CandidateRegion::put_back`].
+/// generations, into a region. The inboxes are drained ([`choose`]). The region comes back
+/// with how the gathering ended: if a `Trace` panicked, with the panic, and the region is what
+/// was gathered so far, for [`CandidateRegion::put_back`].
 pub(crate) fn candidates(
     heap: &HeapInner,
     gen: usize,
     stopped: &Stopped,
 ) -> (CandidateRegion, std::thread::Result<()>) {
-    // SAFETY: the world is stopped.
-    unsafe { heap.drain_all() };
-    let entries = entries(heap, gen, stopped);
+    let taken = take_seeds(heap, gen, stopped);
     let mut gathered = Gathering {
         heap: heap as *const HeapInner,
         gen,
-        members: Vec::with_capacity(entries),
-        listed: Vec::with_capacity(entries),
+        members: Vec::with_capacity(taken.len()),
+        listed: Vec::with_capacity(taken.len()),
     };
-    let seeds = take_seeds(heap, gen, stopped)
+    let seeds = taken
         .into_iter()
         .map(|Seed { shard, object }| {
             gathered.add(object);
@@ -140,14 +138,15 @@ const DENSE_FROM: usize = 64;
 /// How a collection of `gen` under `Scan::Candidates` examines its generations: whole rather
 /// than from their candidates when the candidates are dense ([`DENSE`]), or when the last
 /// collection of `gen` says so ([`learn`]: a few candidates may reach most of a generation, as
-/// the root of a tree of garbage does). The inboxes are drained.
+/// the root of a tree of garbage does).
 pub(crate) struct Choice {
     /// Objects on lists `0..=gen` of every shard.
     pub(crate) objects: usize,
     pub(crate) whole: bool,
 }
 
-/// Chooses how to examine generations `0..=gen` (see [`Choice`]).
+/// Chooses how to examine generations `0..=gen` (see [`Choice`]), once the inboxes are drained:
+/// their objects and candidates are all on the lists then.
 pub(crate) fn choose(heap: &HeapInner, gen: usize, stopped: &Stopped) -> Choice {
     let objects: usize = heap
         .shards()
@@ -235,7 +234,7 @@ pub(crate) fn take_seeds(heap: &HeapInner, gen: usize, stopped: &Stopped) -> Vec
 
 /// Puts seeds taken by [`take_seeds`] back on their shards' candidate lists, when a scan is
 /// abandoned. The world is stopped.
-pub(crate) fn put_back_seeds(heap: &HeapInner, seeds: Vec<Seed>) {
+pub(crate) fn put_back_seeds(heap: &HeapInner, seeds: impl IntoIterator<Item = Seed>) {
     for Seed { shard, object } in seeds {
         let shard = &heap.shards()[shard];
         shard.note_candidate(object.header().generation());
@@ -319,13 +318,11 @@ impl CandidateRegion {
     /// on their shards' candidate lists.
     pub(crate) fn put_back(self, heap: &HeapInner) {
         self.unflag();
-        let seeds = self
-            .seeds
-            .iter()
-            .zip(self.region.members())
-            .map(|(&shard, (_, object))| Seed { shard, object })
-            .collect();
-        put_back_seeds(heap, seeds);
+        let seeds = self.seeds.iter().zip(self.region.members());
+        put_back_seeds(
+            heap,
+            seeds.map(|(&shard, (_, object))| Seed { shard, object }),
+        );
         self.region.finish(heap);
     }
 }

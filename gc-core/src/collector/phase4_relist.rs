@@ -201,12 +201,12 @@ fn keep_or_let_go(heap: &HeapInner, shard: usize, object: HeaderPtr, full: bool,
     }
 }
 
-/// The seeds of a collection that scanned its generations whole (`Scan::Candidates` with
-/// candidates dense, `phase1_gather::dense`), once marked and before the region goes back on
-/// the lists: a seed judged garbage is no longer recorded once judged (its entry is gone; the
-/// teardown frees it), a survivor is kept or let go as after a scan of candidates. A seed that is no
-/// member (it cannot be: a live candidate of a collected generation is listed there) is put
-/// back on its list, recorded still. The world is stopped.
+/// The seeds of a collection that scanned its generations whole under `Scan::Candidates`
+/// (`phase1_gather::choose`), once marked and before the region goes back on the lists: a seed
+/// judged garbage is no longer recorded once judged (its entry is gone; the teardown frees
+/// it), a survivor is kept or let go as after a scan of candidates. A seed that is no member
+/// (it cannot be: a live candidate of a collected generation is listed there) is put back on
+/// its list, recorded still. The world is stopped.
 pub(crate) fn settle_seeds(
     heap: &HeapInner,
     region: &Region,
@@ -220,7 +220,7 @@ pub(crate) fn settle_seeds(
             Some(p) if region.is_marked(p) => keep_or_let_go(heap, shard, object, full, dest),
             // Garbage: `judge` takes `BUFFERED` off with the rest of its flags.
             Some(_) => {}
-            None => super::phase1_gather::put_back_seeds(heap, vec![Seed { shard, object }]),
+            None => super::phase1_gather::put_back_seeds(heap, [Seed { shard, object }]),
         }
     }
 }

@@ -59,7 +59,7 @@ pub(crate) struct Scratch {
     /// The buffer `subtract_refs` traces members into ([`LentEdges`]).
     edges: EdgeBuffer,
     /// Per generation, under `Scan::Candidates`: whether its last collection found a region
-    /// worth a whole-generation scan next time (`phase1_gather::dense`).
+    /// worth a whole-generation scan next time (`phase1_gather::learn`).
     pub(crate) scan_whole: [bool; crate::config::MAX_GENERATIONS],
 }
 
