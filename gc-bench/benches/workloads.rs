@@ -1,4 +1,4 @@
-//! The workloads W1–W8 of gc-bench's README, gc-core beside every baseline and peer that
+//! The workloads W1–W8 and W11 of gc-bench's README, gc-core beside every baseline and peer that
 //! can express each one, one criterion group per workload so one run gives the ratios.
 //!
 //! Anchors: `Rc`(+`Weak`) for W1–W3, `Arc` for W5–W8 (W5/W6's `Arc` leaks its cycles, as in
